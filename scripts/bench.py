@@ -1,0 +1,183 @@
+"""`make bench`: the product's pages under load against a bare Django baseline.
+
+Builds (or reuses) a PostgreSQL database with a large area, starts gunicorn with two
+workers on 127.0.0.1, and loads each page with wrk as a logged-in user (16 connections, a
+fixed duration). Prints one line per page:
+
+    bench <page> rps=<n> p50_ms=<n> p99_ms=<n> ratio=<rps / baseline rps>
+
+then the timings of the other measured operations. All traffic goes to 127.0.0.1 and every
+step has a time limit.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DB_NAME = os.environ.get("BENCH_DB", "vom_bench")
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PERSONS = int(os.environ.get("BENCH_PERSONS", "100000"))
+MEETINGS = int(os.environ.get("BENCH_MEETINGS", "200000"))
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+
+ENV = {
+    **os.environ,
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "SECRET_KEY": "bench-only-not-secret-" + "x" * 40,
+    "DEBUG": "false",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_COOKIES": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "VOM_BENCH": "true",
+    "LOG_LEVEL": "WARNING",
+}
+ENV.pop("REDIS_URL", None)
+
+
+def step(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def manage(*args: str, timeout: int = 1800) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
+    return result.stdout
+
+
+def ensure_database() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
+    conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def setup_django():
+    os.environ.update(ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vom.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def wrk(url: str, cookie: str | None) -> dict:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "--timeout", "5s"]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+
+    def percentile(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    return {
+        "rps": rps,
+        "p50": percentile("50"),
+        "p99": percentile("99"),
+        "errors": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing. Debian/Ubuntu: apt-get install wrk")
+    started = time.monotonic()
+    ensure_database()
+    step(f"database {DB_NAME}: migrating")
+    manage("migrate", "--noinput", "-v0")
+    manage("collectstatic", "--noinput", "-v0")
+    step(f"seeding (reused when present): {PERSONS} persons, {MEETINGS} meetings")
+    t0 = time.monotonic()
+    print(manage("seed_demo", "--persons", str(PERSONS), "--meetings", str(MEETINGS),
+                 "--quiet-logins", timeout=3600).strip())  # fmt: skip
+    step(f"seeding took {time.monotonic() - t0:.1f} s")
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/{DB_NAME}")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    conn.close()
+
+    setup_django()
+    from bench_targets import measure_operations, targets  # noqa: E402 - needs Django set up
+
+    pages, cookies = targets()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    step(f"starting gunicorn (2 workers) on {base}")
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "vom.wsgi:application", "--workers", "2",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        cwd=ROOT, env=ENV, start_new_session=True,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.2)
+        results = {}
+        baseline = wrk(f"{base}/bench/baseline", None)
+        results["baseline"] = baseline
+        print(
+            f"bench baseline rps={baseline['rps']:.0f} p50_ms={baseline['p50']:.1f} "
+            f"p99_ms={baseline['p99']:.1f} ratio=1.00",
+            flush=True,
+        )
+        for name, (path, who) in pages.items():
+            request = urllib.request.Request(f"{base}{path}", headers={"Cookie": cookies[who]})
+            status = urllib.request.urlopen(request, timeout=10).status  # noqa: S310 - loopback
+            if status != 200:
+                raise SystemExit(f"{name} answered {status}")
+            result = wrk(f"{base}{path}", cookies[who])
+            results[name] = result
+            errors = f" errors={result['errors']}" if result["errors"] else ""
+            print(
+                f"bench {name} rps={result['rps']:.0f} p50_ms={result['p50']:.1f} "
+                f"p99_ms={result['p99']:.1f} ratio={result['rps'] / baseline['rps']:.2f}{errors}",
+                flush=True,
+            )
+        for line in measure_operations(base, cookies, wrk):
+            print(line, flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    step(f"done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

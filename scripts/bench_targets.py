@@ -1,0 +1,149 @@
+"""What `make bench` loads: the pages, the users' sessions, and the other measured operations."""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.urls import reverse
+
+from meetings.models import Meeting
+from participants.demo_bulk import BULK_CITY
+from participants.models import User
+from participants.selectors import named_persons
+
+
+def session_cookie(user: User, *, second_factor: bool = False) -> str:
+    """A signed-in session as the login flow leaves it (TOTP passed, for managers)."""
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "participants.auth.UsernameOrEmailBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    now = int(time.time())
+    session["login_at"] = now
+    session["last_seen"] = now + 3600  # the idle timeout must not end the run
+    if second_factor:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = device or TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.create()
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+
+def targets() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    # A nurse of the large area with a realistic caseload (participants.demo_bulk.CASELOAD);
+    # her organisation still serves every one of the 100,000 persons.
+    nurse = User.objects.filter(username__startswith="bulk.nurse.").order_by("pk").first()
+    person = (named_persons(nurse).filter(meetings__state="held").order_by("pk")).first()
+    meeting = person.meetings.filter(state="held").order_by("pk").first()
+    manager = User.objects.get(username="chef.hsv")
+    cookies = {
+        "nurse": session_cookie(nurse),
+        "manager": session_cookie(manager, second_factor=True),
+    }
+    pages = {
+        "worklist": (reverse("home"), "nurse"),
+        "person": (reverse("person_detail", kwargs={"pk": person.pk}), "nurse"),
+    }
+    _add_optional(pages, "meeting", "meeting_detail", {"pk": meeting.pk}, "nurse")
+    _add_optional(pages, "followup", "followup:meeting", {"pk": meeting.pk}, "nurse")
+    _add_optional(pages, "dashboard", "reports:dashboard", {}, "manager")
+    # As beat does every 4 minutes in production ("reports-warm"): the default dashboards
+    # are computed before the manager asks. The cold computation is measured separately.
+    from reports.cache import warm_dashboards
+
+    started = time.monotonic()
+    scopes = warm_dashboards()
+    print(f"bench dashboards_warmed scopes={scopes} seconds={time.monotonic() - started:.1f}")
+    return pages, cookies
+
+
+def _add_optional(pages, name, url_name, kwargs, who):
+    from django.urls import NoReverseMatch
+
+    try:
+        pages[name] = (reverse(url_name, kwargs=kwargs), who)
+    except NoReverseMatch:
+        print(f"bench {name} not measured: URL {url_name} does not exist yet")
+
+
+def measure_operations(base: str, cookies: dict[str, str], wrk) -> list[str]:
+    """Summary PDF render and serve, the cold dashboard computation, and the exports."""
+    import datetime as dt
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.db import connection
+    from django.urls import NoReverseMatch
+
+    lines = [f"bench meetings_in_database n={Meeting.objects.count()}"]
+    meeting = (
+        Meeting.objects.filter(state__in=["held", "closed"], person__city=BULK_CITY)
+        .filter(decisions__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    try:
+        from meetings import summary_services
+
+        timings = summary_services.bench_render_ms(meeting)
+        lines.append(
+            f"bench summary_render ms_median={sorted(timings)[len(timings) // 2]} "
+            f"ms_max={max(timings)} runs={len(timings)}"
+        )
+        path = summary_services.bench_pdf_path(meeting)
+        result = wrk(f"{base}{path}", cookies["nurse"])
+        lines.append(
+            f"bench summary_pdf_serve rps={result['rps']:.0f} p50_ms={result['p50']:.1f} "
+            f"p99_ms={result['p99']:.1f}"
+        )
+        lines.append(_sequential(f"{base}{path}", cookies["nurse"], "summary_pdf_serve_single"))
+    except (ImportError, NoReverseMatch) as exc:
+        lines.append(f"bench summary not measured: {exc}")
+    try:
+        from participants.models import Organisation
+        from reports import figures
+
+        organisation = Organisation.objects.get(kind=Organisation.Kind.HOME_HEALTH_CARE)
+        for label, period, org, persons in (
+            ("12_months_own_org", figures.Period.last_months(12), organisation, False),
+            ("12_months_steering_group", figures.Period.last_months(12), None, True),
+            ("all_time_own_org", figures.Period(dt.date(2000, 1, 1), dt.date.today()),
+             organisation, False),
+        ):  # fmt: skip
+            connection.close()
+            started = time.monotonic()
+            figures.compute(period, org, persons=persons)
+            lines.append(
+                f"bench dashboard_cold {label} ms={(time.monotonic() - started) * 1000:.0f}"
+            )
+    except ImportError as exc:
+        lines.append(f"bench dashboard not measured: {exc}")
+    script = Path(__file__).resolve().parent / "bench_export.py"
+    for fmt in ("csv", "xlsx"):
+        result = subprocess.run(
+            [sys.executable, str(script), fmt], capture_output=True, text=True, timeout=900,
+            check=False,
+        )  # fmt: skip
+        lines.append(result.stdout.strip() or f"bench export_{fmt} failed: {result.stderr[-500:]}")
+    return lines
+
+
+def _sequential(url: str, cookie: str, name: str, runs: int = 30) -> str:
+    """One request at a time: the serve time itself, without queueing behind the workers."""
+    import urllib.request
+
+    timings = []
+    for _run in range(runs + 1):
+        request = urllib.request.Request(url, headers={"Cookie": cookie})
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            response.read()
+        timings.append((time.perf_counter() - started) * 1000)
+    timings = sorted(timings[1:])
+    median, p90 = timings[len(timings) // 2], timings[int(runs * 0.9)]
+    return f"bench {name} ms_median={median:.1f} ms_p90={p90:.1f}"

@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from participants.forms import LoginForm
+
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("operator/", admin.site.urls),
+    path("meetings/", include("meetings.urls")),
+    path("r/", include("meetings.urls_public")),
+    path("followup/", include("followup.urls")),
+    path("reports/", include("reports.urls")),
+    path("summaries/", include("meetings.urls_summary")),
+    path("anhorig/", include("meetings.urls_relatives")),
+    path("", include("participants.urls")),
+]
+
+if settings.VOM_BENCH:
+    from .bench_views import baseline
+
+    urlpatterns.append(path("bench/baseline", baseline, name="bench_baseline"))
