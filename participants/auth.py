@@ -1,0 +1,36 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+
+
+class UsernameOrEmailBackend(ModelBackend):
+    """Staff sign in with their username or their email address."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None or password is None:
+            return None
+        user_model = get_user_model()
+        login = username.strip()
+        if "@" in login:
+            candidates = list(user_model.objects.filter(email__iexact=login)[:2])
+            # An email shared by two accounts cannot identify one of them.
+            user = candidates[0] if len(candidates) == 1 else None
+        else:
+            user = user_model.objects.filter(username__iexact=login).first()
+        if user is None:
+            user_model().set_password(password)  # same work as a real check: no timing oracle
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
+
+
+def remember_login_time(sender, request, user, **kwargs):
+    """The absolute session limit counts from here (enforced in vom.middleware)."""
+    import time
+
+    from vom.middleware import SESSION_LAST_SEEN_KEY, SESSION_LOGIN_AT_KEY
+
+    if request is not None and hasattr(request, "session"):
+        now = int(time.time())
+        request.session[SESSION_LOGIN_AT_KEY] = now
+        request.session[SESSION_LAST_SEEN_KEY] = now

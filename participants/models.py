@@ -1,0 +1,387 @@
+"""The people around a care meeting: organisations, their staff, older persons and relatives."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Right
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import personnummer as pnr
+
+
+class Language(models.TextChoices):
+    SWEDISH = "sv", _("Swedish")
+    ENGLISH = "en", _("English")
+
+
+class User(AbstractUser):
+    """A staff member or a relative who can sign in."""
+
+    email = models.EmailField(_("email address"), blank=True, db_index=True)
+    preferred_language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        HOME_HEALTH_CARE = "home_health_care", _("Home health care (region)")
+        NEEDS_ASSESSMENT = "needs_assessment", _("Needs assessment (municipality)")
+        HOME_HELP = "home_help", _("Home-help provider")
+        OTHER = "other", _("Other")
+
+    class Principal(models.TextChoices):
+        REGION = "region", _("Region")
+        MUNICIPALITY = "municipality", _("Municipality")
+        PRIVATE = "private", _("Private company")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    principal = models.CharField(_("principal"), max_length=32, choices=Principal.choices)
+    # "One way in": contact points that do not depend on one named person.
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
+    out_of_hours_phone = models.CharField(_("out-of-hours phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_health_care(self) -> bool:
+        return self.principal == self.Principal.REGION
+
+
+class Role(models.TextChoices):
+    PHYSICIAN = "physician", _("Physician")
+    NURSE = "nurse", _("Nurse")
+    ASSISTANT_NURSE = "assistant_nurse", _("Assistant nurse")
+    NEEDS_ASSESSOR = "needs_assessor", _("Needs assessor")
+    HOME_HELP_COORDINATOR = "home_help_coordinator", _("Home-help coordinator")
+    CONTACT_PERSON = "contact_person", _("Home-help contact person")
+    MANAGER = "manager", _("Manager")
+    ORG_ADMIN = "org_admin", _("Organisation administrator")
+    # Sees every organisation's report figures in aggregate only (reports.selectors).
+    STEERING_GROUP = "steering_group", _("Steering group")
+
+
+class MembershipQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True, user__is_active=True, organisation__is_active=True)
+
+
+class Membership(models.Model):
+    """A user works for an organisation in one role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    direct_phone = models.CharField(_("direct phone"), max_length=40, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique_role"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()}, {self.organisation}"
+
+
+class Person(models.Model):
+    """The older person at the centre of the meeting."""
+
+    class RepresentativeKind(models.TextChoices):
+        NONE = "", _("None")
+        GOD_MAN = "god_man", _("Guardian (god man)")
+        FORVALTARE = "forvaltare", _("Trustee (förvaltare)")
+        POWER_OF_ATTORNEY = "power_of_attorney", _("Power of attorney")
+
+    first_name = models.CharField(_("first name"), max_length=100)
+    last_name = models.CharField(_("last name"), max_length=100)
+    personnummer = models.CharField(_("personal identity number"), max_length=12, unique=True)
+    date_of_birth = models.DateField(_("date of birth"))
+    street_address = models.CharField(_("street address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    access_notes = models.TextField(
+        _("access notes"), blank=True, help_text=_("Door code, key box. Shown only to staff.")
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    preferred_language = models.CharField(_("preferred language"), max_length=60, default="svenska")
+    interpreter_needed = models.BooleanField(_("needs an interpreter"), default=False)
+    hearing_vision_notes = models.TextField(_("hearing or vision"), blank=True)
+    representative_kind = models.CharField(
+        _("representative"), max_length=32, choices=RepresentativeKind.choices, blank=True
+    )
+    representative_name = models.CharField(_("representative's name"), max_length=200, blank=True)
+    representative_phone = models.CharField(_("representative's phone"), max_length=40, blank=True)
+    representative_email = models.EmailField(_("representative's email"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+        indexes = [
+            models.Index(fields=["last_name", "first_name"], name="person_name_idx"),
+            # Staff search by the last four digits (selectors.search_persons).
+            models.Index(Right("personnummer", 4), name="person_pnr_last4_idx"),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def personnummer_masked(self) -> str:
+        return pnr.mask(self.personnummer)
+
+    @property
+    def personnummer_last_four(self) -> str:
+        return self.personnummer[-4:]
+
+    @property
+    def address(self) -> str:
+        return ", ".join(
+            p for p in [self.street_address, f"{self.postal_code} {self.city}".strip()] if p
+        )
+
+    def age_on(self, day: dt.date) -> int:
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        return self.age_on(timezone.localdate())
+
+
+class CareTeamQuerySet(models.QuerySet):
+    def current(self, day: dt.date | None = None):
+        day = day or timezone.localdate()
+        return self.filter(Q(start_date__lte=day), Q(end_date__isnull=True) | Q(end_date__gte=day))
+
+
+class CareTeamEntry(models.Model):
+    """An organisation, or one of its staff in a role, serving the person for a period.
+
+    An entry without a member means the organisation itself serves the person (e.g. the
+    person is enrolled in home health care since start_date).
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="care_team")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="care_team_entries",
+        verbose_name=_("staff member"),
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, blank=True)
+    start_date = models.DateField(_("from"), default=dt.date.today)
+    end_date = models.DateField(_("until"), null=True, blank=True)
+
+    objects = CareTeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "role"]
+        verbose_name = _("care team entry")
+        verbose_name_plural = _("care team entries")
+        indexes = [
+            # The access rule joins persons to organisations through current entries.
+            models.Index(fields=["organisation", "person"], name="careteam_org_person_idx"),
+            models.Index(fields=["member", "person"], name="careteam_member_person_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="careteam_end_after_start",
+            )
+        ]
+
+    def __str__(self):
+        who = self.member or self.organisation
+        return f"{who} ({self.get_role_display() or self.organisation.get_kind_display()})"
+
+    def is_current(self, day: dt.date | None = None) -> bool:
+        day = day or timezone.localdate()
+        return self.start_date <= day and (self.end_date is None or self.end_date >= day)
+
+
+class Relative(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relatives")
+    name = models.CharField(_("name"), max_length=200)
+    relation = models.CharField(_("relation"), max_length=80)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    wants_involved = models.BooleanField(_("the person wants them involved"), default=True)
+    preferred_language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
+    )
+    # A relative signs in with a link (no password); the user row carries the session.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="relative",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("relative")
+        verbose_name_plural = _("relatives")
+
+    def __str__(self):
+        return f"{self.name} ({self.relation})"
+
+
+class AccessLog(models.Model):
+    """Who looked at or changed whose data, when (Patient Data Act access logging).
+
+    Append-only: the application never updates or deletes a row; on PostgreSQL a trigger
+    refuses it as well.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("view")
+        LIST = "list", _("list")
+        CREATE = "create", _("create")
+        UPDATE = "update", _("update")
+        PRINT = "print", _("print")
+        EXPORT = "export", _("export")
+        DISCLOSE = "disclose", _("disclose")
+        CONSENT = "consent", _("consent change")
+
+    class Outcome(models.TextChoices):
+        ALLOWED = "allowed", _("allowed")
+        DENIED = "denied", _("denied")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    role = models.CharField(max_length=32, blank=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED)
+    request_id = models.CharField(max_length=32, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [
+            models.Index(fields=["person", "at"], name="accesslog_person_at_idx"),
+            models.Index(fields=["user", "at"], name="accesslog_user_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label if self.role in Role.values else self.role
+
+
+class ChangeRecord(models.Model):
+    """Who changed what on an object, with old and new values."""
+
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, related_name="+")
+    action = models.CharField(max_length=16)
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="change_object_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AccessLogReview(models.Model):
+    """An organisation admin's recurring check of a random sample of the access log.
+
+    The sample is drawn by the application when the review starts and stored with it, so
+    the reviewer cannot choose which rows to look at; a completed review is not changed.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="access_log_reviews"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("until"))
+    sample_ids = models.JSONField(default=list)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("access log review")
+        verbose_name_plural = _("access log reviews")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="accesslogreview_end_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} {self.period_start}–{self.period_end}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None

@@ -1,0 +1,307 @@
+"""Who may see which persons. The access rule is written here once.
+
+A staff member in a care role sees a person only while one of their organisations is in
+the person's current care team. Everyone else gets 404, exactly as for a record that does
+not exist. Managers and organisation admins hold no care role and see no person's data
+(need-to-know); they see figures and their own staff.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Right
+from django.http import Http404
+from django.utils import timezone
+
+from .models import (
+    AccessLog,
+    AccessLogReview,
+    CareTeamEntry,
+    Membership,
+    Organisation,
+    Person,
+    Role,
+)
+
+CARE_ROLES = frozenset(
+    {
+        Role.PHYSICIAN,
+        Role.NURSE,
+        Role.ASSISTANT_NURSE,
+        Role.NEEDS_ASSESSOR,
+        Role.HOME_HELP_COORDINATOR,
+        Role.CONTACT_PERSON,
+    }
+)
+
+
+def active_memberships(user) -> list[Membership]:
+    """The user's active memberships, cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, "_vom_memberships", None)
+    if cached is None:
+        cached = list(Membership.objects.active().filter(user=user).select_related("organisation"))
+        user._vom_memberships = cached
+    return cached
+
+
+def care_organisation_ids(user) -> frozenset[int]:
+    return frozenset(m.organisation_id for m in active_memberships(user) if m.role in CARE_ROLES)
+
+
+def is_staff_member(user) -> bool:
+    return bool(active_memberships(user))
+
+
+def admin_organisations(user) -> list[Organisation]:
+    return [m.organisation for m in active_memberships(user) if m.role == Role.ORG_ADMIN]
+
+
+def persons_visible_to(user) -> QuerySet[Person]:
+    org_ids = care_organisation_ids(user)
+    if not org_ids:
+        return Person.objects.none()
+    serving = CareTeamEntry.objects.current().filter(
+        person=OuterRef("pk"), organisation_id__in=org_ids
+    )
+    return Person.objects.filter(Exists(serving))
+
+
+def get_person_for_user(user, pk, *, request=None) -> Person:
+    """The person if the user may see them; 404 otherwise, the same as for no such person.
+
+    With `request`, a refused look at a person who exists is written to the access log as
+    denied: trying persons outside one's care team is what the log review is for.
+    """
+    try:
+        return persons_visible_to(user).get(pk=pk)
+    except (Person.DoesNotExist, ValueError, TypeError):
+        if request is not None:
+            _log_denied(request, pk)
+        raise Http404 from None
+
+
+def _log_denied(request, pk) -> None:
+    from . import audit
+    from .models import AccessLog
+
+    try:
+        person = Person.objects.filter(pk=int(pk)).first()
+    except (ValueError, TypeError, OverflowError):
+        return
+    if person is not None:
+        audit.log_access(
+            request,
+            person=person,
+            action=AccessLog.Action.VIEW,
+            obj=person,
+            outcome=AccessLog.Outcome.DENIED,
+        )
+
+
+def named_persons(user) -> QuerySet[Person]:
+    """Persons whose care team names this user (their own caseload)."""
+    mine = CareTeamEntry.objects.current().filter(person=OuterRef("pk"), member=user)
+    return persons_visible_to(user).filter(Exists(mine))
+
+
+def search_persons(user, query: str, *, everyone: bool = False) -> QuerySet[Person]:
+    """A search looks among everyone the user may see; without one, the list is the
+    user's own caseload unless `everyone` is asked for (one organisation can serve tens of
+    thousands of persons)."""
+    query = (query or "").strip()
+    persons = persons_visible_to(user) if query or everyone else named_persons(user)
+    if query:
+        digits = query.replace("-", "")
+        if digits.isdigit() and len(digits) == 4:
+            # Matches the expression index person_pnr_last4_idx.
+            persons = persons.alias(last4=Right("personnummer", 4)).filter(last4=digits)
+        else:
+            for word in query.split():
+                persons = persons.filter(
+                    Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                )
+    return persons.order_by("last_name", "first_name", "pk")
+
+
+def care_team_for(person: Person, day: dt.date | None = None) -> list[CareTeamEntry]:
+    return list(
+        person.care_team.current(day)
+        .select_related("organisation", "member")
+        .prefetch_related(
+            Prefetch(
+                "member__memberships",
+                queryset=Membership.objects.active().select_related("organisation"),
+            )
+        )
+        .order_by("organisation__name", "role", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    age: int
+    age_ok: bool
+    has_home_health_care: bool
+    has_home_help: bool
+
+    @property
+    def eligible(self) -> bool:
+        return self.age_ok and self.has_home_health_care and self.has_home_help
+
+
+def eligibility(person: Person, team: list[CareTeamEntry] | None = None) -> Eligibility:
+    """Eligible for a meeting: 65 or older and served by both home health care and home help."""
+    team = care_team_for(person) if team is None else team
+    kinds = {entry.organisation.kind for entry in team}
+    age = person.age_on(timezone.localdate())
+    return Eligibility(
+        age=age,
+        age_ok=age >= 65,
+        has_home_health_care=Organisation.Kind.HOME_HEALTH_CARE in kinds,
+        has_home_help=Organisation.Kind.HOME_HELP in kinds,
+    )
+
+
+def membership_for_person(user, person: Person) -> Membership | None:
+    """The membership through which the user serves this person (for logging and defaults)."""
+    memberships = active_memberships(user)
+    if not memberships:
+        return None
+    team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
+    for membership in memberships:
+        if membership.organisation_id in team_orgs and membership.role in CARE_ROLES:
+            return membership
+    return memberships[0]
+
+
+# --- Second factor ---
+
+# Roles that see staff and figures for a whole organisation: a password alone is not enough.
+SECOND_FACTOR_ROLES = frozenset({Role.MANAGER, Role.ORG_ADMIN, Role.STEERING_GROUP})
+
+
+def second_factor_required(user) -> bool:
+    """Managers, organisation admins and operators (Django admin) must use TOTP."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.is_staff:
+        return True
+    return any(m.role in SECOND_FACTOR_ROLES for m in active_memberships(user))
+
+
+def has_confirmed_device(user) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cached = getattr(user, "_vom_has_device", None)
+    if cached is None:
+        cached = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        user._vom_has_device = cached
+    return cached
+
+
+# --- Access log review (organisation admins) ---
+
+
+def get_admin_organisation(user, org_pk) -> Organisation:
+    """An organisation the user administers; any other answers 404."""
+    for organisation in admin_organisations(user):
+        if str(organisation.pk) == str(org_pk):
+            return organisation
+    raise Http404
+
+
+def persons_served_by(organisation: Organisation) -> QuerySet[Person]:
+    """Persons the organisation serves or has served (any period): their logs are its to check."""
+    served = CareTeamEntry.objects.filter(person=OuterRef("pk"), organisation=organisation)
+    return Person.objects.filter(Exists(served))
+
+
+def access_log_for_organisation(organisation: Organisation) -> QuerySet[AccessLog]:
+    """What an organisation's admin reviews: every access to the persons it serves or has
+    served (by any organisation), and everything its own staff looked at."""
+    served = CareTeamEntry.objects.filter(person=OuterRef("person"), organisation=organisation)
+    return AccessLog.objects.filter(Q(organisation=organisation) | Exists(served))
+
+
+def search_access_log(
+    organisation: Organisation,
+    *,
+    person: str = "",
+    user: str = "",
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    action: str = "",
+) -> QuerySet[AccessLog]:
+    rows = access_log_for_organisation(organisation)
+    person = (person or "").strip()
+    if person:
+        digits = person.replace("-", "")
+        if digits.isdigit() and len(digits) in (4, 10):
+            rows = rows.filter(person__personnummer__endswith=digits)
+        elif digits.isdigit() and len(digits) == 12:
+            rows = rows.filter(person__personnummer=digits)
+        elif digits.isdigit():
+            rows = rows.filter(person_id=int(digits[:18]))  # a record id; bigint has 18 digits
+        else:
+            for word in person.split():
+                rows = rows.filter(
+                    Q(person__first_name__icontains=word) | Q(person__last_name__icontains=word)
+                )
+    user = (user or "").strip()
+    if user:
+        for word in user.split():
+            rows = rows.filter(
+                Q(user__username__icontains=word)
+                | Q(user__first_name__icontains=word)
+                | Q(user__last_name__icontains=word)
+            )
+    if date_from:
+        rows = rows.filter(at__gte=start_of_day(date_from))
+    if date_to:
+        rows = rows.filter(at__lt=start_of_day(date_to + dt.timedelta(days=1)))
+    if action:
+        rows = rows.filter(action=action)
+    return rows.select_related("user", "organisation", "person").order_by("-at", "-pk")
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight in the local time zone, as an aware datetime (the `at` index can be used)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def get_served_person_for_admin(organisation: Organisation, person_pk) -> Person:
+    try:
+        return persons_served_by(organisation).get(pk=person_pk)
+    except (Person.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def access_log_extract_rows(person: Person) -> QuerySet[AccessLog]:
+    """Every logged access to the person, oldest first, for the extract the person is given."""
+    return (
+        AccessLog.objects.filter(person=person).select_related("organisation").order_by("at", "pk")
+    )
+
+
+def reviews_for_organisation(organisation: Organisation) -> QuerySet[AccessLogReview]:
+    return AccessLogReview.objects.filter(organisation=organisation).select_related("reviewer")
+
+
+def get_review_for_admin(organisation: Organisation, review_pk) -> AccessLogReview:
+    try:
+        return reviews_for_organisation(organisation).get(pk=review_pk)
+    except (AccessLogReview.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def review_sample_rows(review: AccessLogReview) -> list[AccessLog]:
+    return list(
+        AccessLog.objects.filter(pk__in=review.sample_ids)
+        .select_related("user", "organisation", "person")
+        .order_by("at", "pk")
+    )
