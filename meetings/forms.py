@@ -1,0 +1,630 @@
+"""Forms of the meeting lifecycle. They validate input and keep what the user typed; the
+services decide what is allowed and raise DomainError, which views put next to the field."""
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from participants.models import Membership, Organisation, Relative, Role, User
+from participants.selectors import CARE_ROLES
+from vom.errors import DomainError
+from vom.timeutil import aware_local, future_local
+
+from .choices import (
+    REASON_GROUPS,
+    AgreementKind,
+    DecisionCategory,
+    MeetingKind,
+    PersonAnswer,
+    RaisedBy,
+    Urgency,
+)
+from .models import Consent, Participant
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+# Years outside this range are typing mistakes; far-off years also overflow time zone maths.
+YEAR_RANGE = (2000, 2100)
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+    def format_value(self, value):
+        if isinstance(value, dt.datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value).replace(tzinfo=None)
+        return super().format_value(value)
+
+
+class LocalDateTimeField(forms.Field):
+    """A wall-clock time in Europe/Stockholm. A time that does not exist or occurs twice at a
+    daylight-saving change, and (with future=True) a time already passed, is refused with a
+    message next to the field."""
+
+    widget = LocalDateTimeInput
+    default_error_messages = {
+        "invalid": _("Enter a date and time, e.g. 2026-03-12 14:30."),
+        "year": _("Check the year."),
+    }
+
+    def __init__(self, *, future: bool = False, **kwargs):
+        self.future = future
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            return value
+        text = str(value).strip()[:40]
+        for fmt in DATETIME_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(text, fmt)  # noqa: DTZ007 - made aware below
+            except ValueError:
+                continue
+            if not YEAR_RANGE[0] <= parsed.year <= YEAR_RANGE[1]:
+                raise forms.ValidationError(self.error_messages["year"], code="year")
+            return parsed
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is None:
+            return None
+        try:
+            return future_local(value) if self.future else aware_local(value)
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc.message), code="time") from None
+
+
+def _yes_no_field(label, **kwargs):
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        **kwargs,
+    )
+
+
+# --- 1. Initiative ---
+
+
+class InitiativeForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("On behalf of"), queryset=Organisation.objects.none(), empty_label=None
+    )
+    reasons = forms.MultipleChoiceField(
+        label=_("Reasons"),
+        required=False,
+        choices=[
+            (str(label), [(r.value, r.label) for r in group]) for label, group in REASON_GROUPS
+        ],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    reason_text = forms.CharField(
+        label=_("More about the reasons"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    raised_by = forms.ChoiceField(
+        label=_("Who raised the concern"), choices=RaisedBy.choices, widget=forms.RadioSelect
+    )
+    raised_by_detail = forms.CharField(
+        label=_("Who, more precisely"),
+        required=False,
+        max_length=200,
+        help_text=_("For example “daughter Anna” or “the contact person”."),
+    )
+    urgency = forms.ChoiceField(
+        label=_("Urgency"),
+        choices=Urgency.choices,
+        initial=Urgency.ROUTINE,
+        widget=forms.RadioSelect,
+    )
+    kind = forms.ChoiceField(
+        label=_("Type of meeting"),
+        choices=MeetingKind.choices,
+        initial=MeetingKind.FULL,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            pk__in=[o.pk for o in organisations]
+        )
+        if len(organisations) == 1:
+            self.fields["organisation"].initial = organisations[0].pk
+            self.fields["organisation"].widget = forms.HiddenInput()
+        self.reason_groups = [
+            (label, [(r.value, r.label) for r in group]) for label, group in REASON_GROUPS
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("reasons") and not (cleaned.get("reason_text") or "").strip():
+            self.add_error("reasons", _("Tick at least one reason or describe it in words."))
+        return cleaned
+
+
+# --- 2. Consent ---
+
+
+class RelativesField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        label = f"{obj.name} ({obj.relation})"
+        if not obj.wants_involved:
+            label += " – " + str(_("earlier: the person does not want them involved"))
+        return label
+
+
+class ConsentForm(forms.Form):
+    wants_meeting = _yes_no_field(_("(a) Does the person want a meeting?"))
+    relatives = RelativesField(
+        label=_("(b) Which relatives should be invited?"),
+        queryset=Relative.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    share_information = _yes_no_field(
+        _(
+            "(c) May the other organisations be contacted and information about the person "
+            "be shared between them?"
+        ),
+        help_text=_("Until this is yes, no other organisation sees anything of the meeting."),
+    )
+    how = forms.ChoiceField(
+        label=_("How consent was given"), choices=Consent.How.choices, widget=forms.RadioSelect
+    )
+    representative_name = forms.CharField(
+        label=_("Representative's name"),
+        required=False,
+        max_length=200,
+        help_text=_("When a representative (e.g. god man) gave consent."),
+    )
+    given_at = LocalDateTimeField(label=_("When"))
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["relatives"].queryset = Relative.objects.filter(person=person).order_by("name")
+        if person.representative_name:
+            self.fields["representative_name"].initial = person.representative_name
+        self.fields["given_at"].initial = timezone.localtime().replace(
+            second=0, microsecond=0, tzinfo=None
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("how") == Consent.How.REPRESENTATIVE
+            and not (cleaned.get("representative_name") or "").strip()
+        ):
+            self.add_error("representative_name", _("Name the representative who gave consent."))
+        given_at = cleaned.get("given_at")
+        if given_at and given_at > timezone.now() + dt.timedelta(minutes=5):
+            self.add_error("given_at", _("Consent cannot be given in the future."))
+        return cleaned
+
+
+class WithdrawConsentForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example who told you and how."),
+    )
+
+
+# --- 3. Convening ---
+
+
+class TimeOptionsForm(forms.Form):
+    option_1 = LocalDateTimeField(label=_("Time agreed with the person"), future=True)
+    option_2 = LocalDateTimeField(label=_("Another possible time"), future=True, required=False)
+    option_3 = LocalDateTimeField(label=_("A third possible time"), future=True, required=False)
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=300,
+        help_text=_("For example “agreed by phone with the daughter”."),
+    )
+
+    def options(self) -> list[dt.datetime]:
+        return [
+            self.cleaned_data[name]
+            for name in ("option_1", "option_2", "option_3")
+            if self.cleaned_data.get(name)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        values = [cleaned.get(n) for n in ("option_1", "option_2", "option_3") if cleaned.get(n)]
+        if len(values) != len(set(values)):
+            self.add_error("option_2", _("The same time is given twice."))
+        return cleaned
+
+
+def invitable_memberships(meeting):
+    """Staff who can be invited: care roles in organisations serving the person, and the
+    home health care organisations (the convener's side)."""
+    team_orgs = meeting.person.care_team.current().values_list("organisation_id", flat=True)
+    return (
+        Membership.objects.active()
+        .filter(role__in=CARE_ROLES, organisation_id__in=team_orgs)
+        .select_related("user", "organisation")
+        .order_by("organisation__name", "role", "user__last_name", "user__first_name")
+    )
+
+
+class MembershipChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        name = obj.user.get_full_name() or obj.user.username
+        return f"{name} – {obj.get_role_display()}, {obj.organisation.name}"
+
+
+class InviteForm(forms.Form):
+    """The proposed care team members (pre-checked) and anyone else from the care team."""
+
+    other = MembershipChoiceField(
+        label=_("Invite someone else"), queryset=Membership.objects.none(), required=False
+    )
+    other_mode = forms.ChoiceField(
+        label=_("Attends"), choices=Participant.Mode.choices, initial=Participant.Mode.IN_PERSON
+    )
+
+    def __init__(self, *args, meeting, proposed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.proposed = proposed
+        for entry in proposed:
+            self.fields[f"entry_{entry.pk}"] = forms.BooleanField(
+                label=f"{entry.member.get_full_name() or entry.member} – "
+                f"{entry.get_role_display()}, {entry.organisation.name}",
+                required=False,
+                initial=True,
+            )
+            self.fields[f"mode_{entry.pk}"] = forms.ChoiceField(
+                label=_("Attends"),
+                choices=Participant.Mode.choices,
+                initial=Participant.Mode.IN_PERSON,
+            )
+        invited = meeting.participants.filter(removed_at__isnull=True, user__isnull=False)
+        self.fields["other"].queryset = invitable_memberships(meeting).exclude(
+            user_id__in=invited.values_list("user_id", flat=True)
+        )
+
+    def proposed_rows(self):
+        return [
+            (entry, self[f"entry_{entry.pk}"], self[f"mode_{entry.pk}"]) for entry in self.proposed
+        ]
+
+    def chosen(self) -> list[tuple[User, Organisation, str, str]]:
+        rows = [
+            (entry.member, entry.organisation, entry.role, self.cleaned_data[f"mode_{entry.pk}"])
+            for entry in self.proposed
+            if self.cleaned_data.get(f"entry_{entry.pk}")
+        ]
+        other = self.cleaned_data.get("other")
+        if other is not None:
+            rows.append(
+                (other.user, other.organisation, other.role, self.cleaned_data["other_mode"])
+            )
+        return rows
+
+
+class ModeForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Attends"), choices=Participant.Mode.choices)
+
+
+class TimeOptionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        local = timezone.localtime(obj.starts_at)
+        suits = getattr(obj, "suits_count", None)
+        label = local.strftime("%Y-%m-%d %H:%M")
+        if suits is not None:
+            return _("%(time)s (suits %(n)s)") % {"time": label, "n": suits}
+        return label
+
+
+class ScheduleForm(forms.Form):
+    option = TimeOptionChoiceField(
+        label=_("Time"), queryset=None, empty_label=None, widget=forms.RadioSelect
+    )
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=15, max_value=240, initial=60
+    )
+    location = forms.CharField(
+        label=_("Place"),
+        required=False,
+        max_length=300,
+        help_text=_("Leave empty for the person's home."),
+    )
+
+    def __init__(self, *args, options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["option"].queryset = options
+        if len(options) == 1:
+            self.fields["option"].initial = options[0].pk
+
+
+class RescheduleForm(forms.Form):
+    starts_at = LocalDateTimeField(label=_("New time"), future=True)
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=15, max_value=240
+    )
+    location = forms.CharField(
+        label=_("Place"),
+        required=False,
+        max_length=300,
+        help_text=_("Leave empty for the person's home."),
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the meeting cancelled?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class RespondForm(forms.Form):
+    response = forms.ChoiceField(
+        label=_("Your answer"),
+        choices=[
+            (Participant.Response.ACCEPTED, _("I will come")),
+            (Participant.Response.TENTATIVE, _("Maybe")),
+            (Participant.Response.DECLINED, _("I cannot come")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    mode = forms.ChoiceField(
+        label=_("I will attend"), choices=Participant.Mode.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, options=(), votes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        votes = votes or {}
+        self.option_names = []
+        for option in options:
+            name = f"suits_{option.pk}"
+            self.fields[name] = forms.BooleanField(
+                label=timezone.localtime(option.starts_at).strftime("%Y-%m-%d %H:%M"),
+                required=False,
+                initial=votes.get(option.pk, False),
+            )
+            self.option_names.append((option.pk, name))
+
+    def suits(self) -> dict[int, bool]:
+        return {pk: bool(self.cleaned_data.get(name)) for pk, name in self.option_names}
+
+
+# --- 4. Preparation ---
+
+
+class PreparationForm(forms.Form):
+    done = forms.MultipleChoiceField(
+        label=_("Done"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    minutes = forms.IntegerField(
+        label=_("Minutes spent preparing"), required=False, min_value=0, max_value=1440
+    )
+
+    def __init__(self, *args, steps, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["done"].choices = [(s.task, s.get_task_display()) for s in steps]
+        self.fields["done"].initial = [s.task for s in steps if s.done_at]
+
+
+class ContributionForm(forms.Form):
+    author = forms.ChoiceField(
+        label=_("Whose words"),
+        choices=[("person", _("The person")), ("relative", _("A relative"))],
+        widget=forms.RadioSelect,
+        initial="person",
+    )
+    relative = forms.ModelChoiceField(
+        label=_("Which relative"), queryset=Relative.objects.none(), required=False
+    )
+    what_matters = forms.CharField(
+        label=_("What matters to you?"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("In their own words."),
+    )
+    questions = forms.CharField(
+        label=_("Questions for the meeting"),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["relative"].queryset = Relative.objects.filter(person=person).order_by("name")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("author") == "relative" and not cleaned.get("relative"):
+            self.add_error("relative", _("Choose the relative."))
+        if cleaned.get("author") == "person":
+            cleaned["relative"] = None
+        if (
+            not (cleaned.get("what_matters") or "").strip()
+            and not (cleaned.get("questions") or "").strip()
+        ):
+            self.add_error("what_matters", _("Write what matters or a question."))
+        return cleaned
+
+
+# --- 5. The meeting ---
+
+
+class AgendaNoteForm(forms.Form):
+    text = forms.CharField(
+        required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    base_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+
+class AttendanceForm(forms.Form):
+    actual_start = LocalDateTimeField(label=_("Actual start"), required=False)
+    actual_end = LocalDateTimeField(label=_("Actual end"), required=False)
+
+    def __init__(self, *args, participants, meeting=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.participants = participants
+        for p in participants:
+            self.fields[f"came_{p.pk}"] = forms.BooleanField(
+                label=str(p), required=False, initial=bool(p.attended)
+            )
+            self.fields[f"how_{p.pk}"] = forms.ChoiceField(
+                label=_("How"),
+                choices=Participant.Mode.choices,
+                initial=p.attended_mode or p.mode,
+            )
+        if meeting is not None:
+            self.fields["actual_start"].initial = meeting.actual_start
+            self.fields["actual_end"].initial = meeting.actual_end
+
+    def rows(self):
+        return [(p, self[f"came_{p.pk}"], self[f"how_{p.pk}"]) for p in self.participants]
+
+    def attendance(self) -> dict[int, tuple[bool, str]]:
+        return {
+            p.pk: (bool(self.cleaned_data.get(f"came_{p.pk}")), self.cleaned_data[f"how_{p.pk}"])
+            for p in self.participants
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("actual_start"), cleaned.get("actual_end")
+        if start and end and end <= start:
+            self.add_error("actual_end", _("The end must be after the start."))
+        return cleaned
+
+
+class PrivateTopicForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("Taken by"), queryset=Organisation.objects.none(), empty_label=None
+    )
+    raised_by = forms.ChoiceField(
+        label=_("Raised by"),
+        choices=[
+            (RaisedBy.PERSON, RaisedBy.PERSON.label),
+            (RaisedBy.RELATIVE, RaisedBy.RELATIVE.label),
+        ],
+    )
+    text = forms.CharField(
+        label=_("Topic"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Seen only by your organisation; never part of the shared notes."),
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(
+            pk__in=[o.pk for o in organisations]
+        )
+
+
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class DecisionForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.none(), empty_label=None
+    )
+    category = forms.ChoiceField(label=_("Category"), choices=DecisionCategory.choices)
+    description = forms.CharField(
+        label=_("What"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    responsible = StaffChoiceField(label=_("Responsible"), queryset=User.objects.none())
+    due_date = forms.DateField(
+        label=_("By when"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    person_answer = forms.ChoiceField(
+        label=_("The person's answer"), choices=PersonAnswer.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, organisations, **kwargs):
+        super().__init__(*args, **kwargs)
+        org_ids = [o.pk for o in organisations]
+        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=org_ids)
+        if len(org_ids) == 1:
+            self.fields["organisation"].initial = org_ids[0]
+            self.fields["organisation"].widget = forms.HiddenInput()
+        self.fields["responsible"].queryset = (
+            User.objects.filter(
+                is_active=True,
+                memberships__is_active=True,
+                memberships__organisation_id__in=org_ids,
+                memberships__role__in=[r for r in Role.values if r in CARE_ROLES],
+            )
+            .distinct()
+            .order_by("last_name", "first_name")
+        )
+
+    def clean_due_date(self):
+        value = self.cleaned_data.get("due_date")
+        if value and not YEAR_RANGE[0] <= value.year <= YEAR_RANGE[1]:
+            raise forms.ValidationError(_("Check the year."))
+        return value
+
+
+class AgreementForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=AgreementKind.choices)
+    situation = forms.CharField(
+        label=_("If this happens"),
+        required=False,
+        max_length=300,
+        help_text=_("For contingencies: the foreseeable situation."),
+    )
+    text = forms.CharField(
+        label=_("What we agree"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    contact = forms.CharField(
+        label=_("Contact"),
+        required=False,
+        max_length=300,
+        help_text=_("Whom to call, with phone number, also out of hours."),
+    )
+
+
+class MarkHeldForm(forms.Form):
+    actual_start = LocalDateTimeField(label=_("Actual start"))
+    actual_end = LocalDateTimeField(label=_("Actual end"))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("actual_start"), cleaned.get("actual_end")
+        if start and end and end <= start:
+            self.add_error("actual_end", _("The end must be after the start."))
+        if start and start > timezone.now():
+            self.add_error("actual_start", _("A meeting cannot be held in the future."))
+        return cleaned
+
+
+class MinutesForm(forms.Form):
+    preparation_minutes = forms.IntegerField(
+        label=_("Preparation (minutes)"), required=False, min_value=0, max_value=1440
+    )
+    travel_minutes = forms.IntegerField(
+        label=_("Travel (minutes)"), required=False, min_value=0, max_value=1440
+    )
+    meeting_minutes = forms.IntegerField(
+        label=_("Meeting (minutes)"), required=False, min_value=0, max_value=1440
+    )

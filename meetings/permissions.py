@@ -1,0 +1,219 @@
+"""Who may do what with a meeting: one table, tested cell by cell.
+
+Visibility (may the user see the meeting at all) is `selectors.meetings_visible_to`; this
+table decides the actions of users who can see it. Each rule names the states in which the
+action is possible and who may take it. Services check the rule again after locking the row,
+so a page that was open in another tab cannot act on a stale state.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from participants.models import Organisation, Role
+from participants.selectors import CARE_ROLES, active_memberships
+from vom.errors import DomainError
+
+from .models import Meeting, Participant
+from .selectors import meetings_visible_to
+
+S = Meeting.State
+
+
+@dataclass
+class MeetingContext:
+    user: object
+    meeting: Meeting
+    care_org_ids: frozenset[int]
+    team_org_ids: frozenset[int]
+    participant: Participant | None
+    participating_org_ids: frozenset[int] = field(default_factory=frozenset)
+    visible: bool = True
+
+    @classmethod
+    def build(cls, user, meeting: Meeting) -> "MeetingContext":
+        memberships = [m for m in active_memberships(user) if m.role in CARE_ROLES]
+        team = frozenset(
+            meeting.person.care_team.current().values_list("organisation_id", flat=True)
+        )
+        participants = list(
+            meeting.participants.filter(removed_at__isnull=True).values_list(
+                "user_id", "organisation_id", "pk"
+            )
+        )
+        mine = next((pk for uid, _org, pk in participants if uid == user.pk), None)
+        return cls(
+            user=user,
+            meeting=meeting,
+            care_org_ids=frozenset(m.organisation_id for m in memberships),
+            team_org_ids=team,
+            participant=Participant.objects.get(pk=mine) if mine else None,
+            participating_org_ids=frozenset(org for _uid, org, _pk in participants if org),
+            visible=meetings_visible_to(user).filter(pk=meeting.pk).exists(),
+        )
+
+    def roles_in(self, org_ids) -> set[str]:
+        return {
+            m.role
+            for m in active_memberships(self.user)
+            if m.organisation_id in org_ids and m.role in CARE_ROLES
+        }
+
+    @property
+    def in_care_team(self) -> bool:
+        return bool(self.care_org_ids & self.team_org_ids)
+
+    @property
+    def is_convener(self) -> bool:
+        return self.meeting.convener_id == self.user.pk
+
+    @property
+    def is_initiator_org(self) -> bool:
+        return self.meeting.initiator_organisation_id in self.care_org_ids
+
+    @property
+    def is_home_health_clinician(self) -> bool:
+        """A nurse or physician of a home health care organisation serving the person."""
+        return any(
+            m.role in (Role.NURSE, Role.PHYSICIAN)
+            and m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+            and m.organisation_id in self.team_org_ids
+            for m in active_memberships(self.user)
+        )
+
+    @property
+    def is_participant(self) -> bool:
+        return self.participant is not None
+
+    def may_act_for(self, organisation_id: int | None) -> bool:
+        """A member of the organisation, in a care role, whose organisation takes part."""
+        return (
+            organisation_id is not None
+            and organisation_id in self.care_org_ids
+            and (organisation_id in self.participating_org_ids)
+        )
+
+
+@dataclass(frozen=True)
+class Rule:
+    states: tuple[str, ...]
+    who: Callable[[MeetingContext], bool]
+    who_text: str
+    org_scoped: bool = False
+
+
+def _convener_or_helping_physician(ctx: MeetingContext) -> bool:
+    return ctx.is_convener or (
+        ctx.is_participant and Role.PHYSICIAN in ctx.roles_in(ctx.team_org_ids)
+    )
+
+
+LIVE = (S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED)
+
+PERMISSIONS: dict[str, Rule] = {
+    "consent.record": Rule(
+        LIVE, lambda c: c.in_care_team, gettext_lazy("staff in the person's care team")
+    ),
+    "consent.withdraw": Rule(
+        (*LIVE, S.HELD), lambda c: c.in_care_team, gettext_lazy("staff in the person's care team")
+    ),
+    "convening.start": Rule(
+        (S.CONSENT,),
+        lambda c: c.is_home_health_clinician,
+        gettext_lazy("the person's home health care nurse or physician"),
+    ),
+    "invitations.change": Rule(
+        (S.CONVENING, S.SCHEDULED), lambda c: c.is_convener, gettext_lazy("the convener")
+    ),
+    "time.agree": Rule((S.CONVENING,), lambda c: c.is_convener, gettext_lazy("the convener")),
+    "meeting.schedule": Rule(
+        (S.CONVENING,), _convener_or_helping_physician, gettext_lazy("the convener")
+    ),
+    "meeting.reschedule": Rule(
+        (S.SCHEDULED,), _convener_or_helping_physician, gettext_lazy("the convener")
+    ),
+    "meeting.cancel": Rule(
+        LIVE,
+        lambda c: c.is_convener or (c.meeting.convener_id is None and c.is_initiator_org),
+        gettext_lazy("the convener, or the initiator's organisation before convening"),
+    ),
+    "participation.respond": Rule(
+        (S.CONVENING, S.SCHEDULED), lambda c: c.is_participant, gettext_lazy("the invitee")
+    ),
+    "preparation.record": Rule(
+        (S.CONVENING, S.SCHEDULED, S.HELD),
+        lambda c: c.is_participant,
+        gettext_lazy("the invitee"),
+    ),
+    "contribution.add": Rule(
+        (S.CONSENT, S.CONVENING, S.SCHEDULED),
+        lambda c: c.in_care_team,
+        gettext_lazy("staff in the person's care team"),
+    ),
+    "notes.edit": Rule(
+        (S.SCHEDULED, S.HELD), lambda c: c.is_participant, gettext_lazy("the participants")
+    ),
+    "private_topic.add": Rule(
+        (S.CONVENING, S.SCHEDULED, S.HELD),
+        lambda c: c.is_participant,
+        gettext_lazy("the participants"),
+    ),
+    "agreement.add": Rule(
+        (S.SCHEDULED, S.HELD), lambda c: c.is_participant, gettext_lazy("the participants")
+    ),
+    "decision.edit": Rule(
+        (S.SCHEDULED, S.HELD),
+        lambda c: bool(c.care_org_ids & c.participating_org_ids),
+        gettext_lazy("a member of the organisation that makes the decision"),
+        org_scoped=True,
+    ),
+    "decisions.confirm": Rule(
+        (S.SCHEDULED, S.HELD),
+        lambda c: c.is_participant,
+        gettext_lazy("a participant from the organisation"),
+        org_scoped=True,
+    ),
+    "meeting.mark_held": Rule(
+        (S.SCHEDULED,), _convener_or_helping_physician, gettext_lazy("the convener")
+    ),
+    "minutes.record": Rule(
+        (S.HELD, S.CLOSED), lambda c: c.is_participant, gettext_lazy("the participants")
+    ),
+    "meeting.close": Rule((S.HELD,), lambda c: c.is_convener, gettext_lazy("the convener")),
+}
+
+
+def can(ctx: MeetingContext, action: str, *, organisation_id: int | None = None) -> bool:
+    rule = PERMISSIONS[action]
+    if not ctx.visible or ctx.meeting.state not in rule.states:
+        return False
+    if not rule.who(ctx):
+        return False
+    return not rule.org_scoped or ctx.may_act_for(organisation_id)
+
+
+def require(ctx: MeetingContext, action: str, *, organisation_id: int | None = None) -> None:
+    """Raise DomainError with a message that says why the action is not possible."""
+    rule = PERMISSIONS[action]
+    if not ctx.visible:
+        raise DomainError(_("You do not have access to this meeting."))
+    if ctx.meeting.state not in rule.states:
+        raise DomainError(
+            _("This cannot be done while the meeting is “%(state)s”.")
+            % {"state": ctx.meeting.get_state_display()}
+        )
+    if not rule.who(ctx) or (rule.org_scoped and not ctx.may_act_for(organisation_id)):
+        raise DomainError(_("Only %(who)s can do this.") % {"who": rule.who_text})
+
+
+def allowed_actions(ctx: MeetingContext) -> set[str]:
+    """Actions (not organisation-scoped) the user may take now; templates show buttons."""
+    return {
+        action for action, rule in PERMISSIONS.items() if not rule.org_scoped and can(ctx, action)
+    } | {
+        action
+        for action, rule in PERMISSIONS.items()
+        if rule.org_scoped and any(can(ctx, action, organisation_id=o) for o in ctx.care_org_ids)
+    }

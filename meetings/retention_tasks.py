@@ -1,0 +1,12 @@
+"""The daily anonymisation of meetings past the retention period (celery beat,
+CELERY_BEAT_SCHEDULE "anonymise-meetings"; meetings/anonymise.py says what is kept)."""
+
+from celery import shared_task
+
+from . import anonymise
+
+
+@shared_task(ignore_result=True)
+def anonymise_meetings() -> int:
+    """Safe to run twice: anonymised meetings are not due again. Returns how many went."""
+    return sum(len(plan.meetings) for plan in anonymise.anonymise_due())

@@ -1,0 +1,115 @@
+"""Which meetings a user may see. Written once; every meeting view goes through it.
+
+A meeting is seen by staff in a care role whose organisation serves the person (the
+participants access rule) and, before the person has consented to sharing (or after it was
+withdrawn), only by the initiator's organisation and the person's home health care nurses,
+who convene. With consent to share, it is seen by every organisation in the person's care
+team and by invited staff.
+"""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from participants.models import CareTeamEntry, Organisation, Role
+from participants.selectors import active_memberships, care_organisation_ids
+
+from .models import Meeting, Participant
+
+
+def convening_organisation_ids(user) -> frozenset[int]:
+    """Home health care organisations in which the user is a nurse or physician."""
+    return frozenset(
+        m.organisation_id
+        for m in active_memberships(user)
+        if m.role in (Role.NURSE, Role.PHYSICIAN)
+        and m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+    )
+
+
+def meetings_visible_to(user) -> QuerySet[Meeting]:
+    care_orgs = care_organisation_ids(user)
+    if not care_orgs:
+        return Meeting.objects.none()
+    current = CareTeamEntry.objects.current()
+    serves = Exists(current.filter(person=OuterRef("person"), organisation_id__in=care_orgs))
+    nurse_orgs = convening_organisation_ids(user)
+    convenes = Exists(current.filter(person=OuterRef("person"), organisation_id__in=nurse_orgs))
+    invited = Exists(
+        Participant.objects.filter(meeting=OuterRef("pk"), user=user, removed_at__isnull=True)
+    )
+    return Meeting.objects.filter(
+        (serves & (Q(initiator_organisation_id__in=care_orgs) | Q(shared=True)))
+        | convenes
+        | (Q(shared=True) & invited)
+    )
+
+
+def get_meeting_for_user(user, pk, *, for_update: bool = False, request=None) -> Meeting:
+    """The meeting if the user may see it; 404 otherwise, the same as for no such meeting.
+
+    With `request`, a refused look at a meeting that exists is written to the access log as
+    denied, against the meeting's person (as participants.selectors.get_person_for_user does).
+    """
+    try:
+        return (
+            meetings_visible_to(user)
+            .select_related("person", "initiator_organisation", "initiated_by", "convener")
+            .get(pk=pk)
+        )
+    except (Meeting.DoesNotExist, ValueError, TypeError):
+        if request is not None:
+            log_denied(request, Meeting.objects.filter(pk=pk).select_related("person"))
+        raise Http404 from None
+
+
+def log_denied(request, found) -> None:
+    """Log a refused look at the first object of `found` (a queryset of meetings or of objects
+    with a `meeting`), if it exists; a number that is nothing is not logged."""
+    from participants import audit
+    from participants.models import AccessLog
+
+    try:
+        obj = found.first()
+    except (ValueError, TypeError, OverflowError):
+        return
+    if obj is None:
+        return
+    meeting = obj if isinstance(obj, Meeting) else obj.meeting
+    audit.log_access(
+        request,
+        person=meeting.person,
+        action=AccessLog.Action.VIEW,
+        obj=obj,
+        outcome=AccessLog.Outcome.DENIED,
+    )
+
+
+def active_participants(meeting: Meeting) -> list[Participant]:
+    return list(
+        meeting.participants.filter(removed_at__isnull=True)
+        .select_related("user", "organisation", "relative")
+        .order_by("kind", "organisation__name", "role", "pk")
+    )
+
+
+def participant_for(user, meeting: Meeting) -> Participant | None:
+    return (
+        meeting.participants.filter(user=user, removed_at__isnull=True)
+        .select_related("organisation")
+        .first()
+    )
+
+
+def meeting_detail_queryset():
+    return Meeting.objects.select_related(
+        "person", "initiator_organisation", "initiated_by", "convener"
+    ).prefetch_related(
+        "reasons",
+        Prefetch(
+            "participants",
+            queryset=Participant.objects.filter(removed_at__isnull=True).select_related(
+                "user", "organisation", "relative"
+            ),
+            to_attr="active_participants",
+        ),
+    )

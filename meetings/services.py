@@ -1,0 +1,1191 @@
+"""Everything that changes a meeting. Each service locks the meeting row, checks the rule in
+`permissions.PERMISSIONS`, changes state only through `_transition`, and records who did what
+(StateChange, ChangeRecord, AccessLog) in the same transaction.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from participants import audit
+from participants.models import (
+    AccessLog,
+    CareTeamEntry,
+    Membership,
+    Organisation,
+    Person,
+    Relative,
+    Role,
+    User,
+)
+from participants.selectors import CARE_ROLES, active_memberships, get_person_for_user
+from vom.errors import DomainError
+
+from . import notifications
+from .choices import (
+    PREPARATION_BY_ROLE,
+    STANDARD_ROLES_FULL,
+    STANDARD_ROLES_SMALL,
+    AgendaItem,
+    MeetingKind,
+    PersonAnswer,
+)
+from .models import (
+    AgendaNote,
+    Agreement,
+    Consent,
+    Contribution,
+    Decision,
+    DecisionConfirmation,
+    Meeting,
+    MeetingReason,
+    Participant,
+    PreparationStep,
+    PrivateTopic,
+    StateChange,
+    TimeOption,
+    TimeVote,
+)
+from .permissions import MeetingContext, require
+from .summary_services import summary_changed
+
+S = Meeting.State
+MAX_TIME_OPTIONS = 3
+
+# Allowed transitions; anything else is refused whatever the caller's rights.
+TRANSITIONS: dict[str, set[str]] = {
+    S.INITIATED: {S.CONSENT, S.DECLINED, S.CANCELLED},
+    S.CONSENT: {S.CONVENING, S.DECLINED, S.CANCELLED},
+    S.CONVENING: {S.SCHEDULED, S.DECLINED, S.CANCELLED},
+    S.SCHEDULED: {S.HELD, S.DECLINED, S.CANCELLED},
+    S.HELD: {S.CLOSED},
+    S.CLOSED: set(),
+    S.DECLINED: set(),
+    S.CANCELLED: set(),
+}
+
+MEETING_FIELDS = [
+    "state", "kind", "urgency", "reason_text", "raised_by", "raised_by_detail", "shared",
+    "convener", "starts_at", "duration_minutes", "location", "actual_start", "actual_end",
+    "cancel_reason",
+]  # fmt: skip
+CONSENT_FIELDS = ["wants_meeting", "share_information", "how", "representative_name", "given_at"]
+DECISION_FIELDS = [
+    "organisation", "category", "description", "responsible", "due_date", "person_answer",
+]  # fmt: skip
+
+
+def _lock(meeting: Meeting) -> Meeting:
+    return (
+        Meeting.objects.select_for_update(of=("self",))
+        .select_related("person", "convener")
+        .get(pk=meeting.pk)
+    )
+
+
+def _transition(meeting: Meeting, to_state: str, *, actor, note: str = "") -> None:
+    if to_state not in TRANSITIONS[meeting.state]:
+        raise DomainError(
+            _("The meeting cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": meeting.get_state_display(), "to": S(to_state).label}
+        )
+    StateChange.objects.create(
+        meeting=meeting, from_state=meeting.state, to_state=to_state, by=actor, note=note
+    )
+    meeting.state = to_state
+    if to_state in Meeting.ENDED_STATES:
+        meeting.ended_at = timezone.now()
+
+
+def _changed(meeting: Meeting, *, actor, before: dict, request=None, action="update") -> None:
+    meeting.content_version += 1
+    meeting.save()
+    summary_changed(meeting)
+    audit.record_change(
+        user=actor,
+        obj=meeting,
+        action=action,
+        before=before,
+        after=audit.snapshot(meeting, MEETING_FIELDS),
+        person=meeting.person,
+    )
+    audit.log_access(
+        request, user=actor, person=meeting.person, action=AccessLog.Action.UPDATE, obj=meeting
+    )
+
+
+def _context(actor, meeting: Meeting) -> MeetingContext:
+    return MeetingContext.build(actor, meeting)
+
+
+# --- 1. Initiative ---
+
+
+def meeting_initiate(
+    *,
+    actor: User,
+    person: Person,
+    organisation: Organisation,
+    reasons: Iterable[str],
+    reason_text: str,
+    raised_by: str,
+    raised_by_detail: str = "",
+    urgency: str,
+    kind: str,
+    previous_meeting: Meeting | None = None,
+    request=None,
+) -> Meeting:
+    """Any staff member in the person's care team proposes a meeting."""
+    membership = next(
+        (
+            m
+            for m in active_memberships(actor)
+            if m.organisation_id == organisation.pk and m.role in CARE_ROLES
+        ),
+        None,
+    )
+    get_person_for_user(actor, person.pk)  # raises 404 for anyone outside the care team
+    if (
+        membership is None
+        or not person.care_team.current().filter(organisation=organisation).exists()
+    ):
+        raise DomainError(
+            _("Your organisation must be in the person's care team to propose a meeting."),
+            field="organisation",
+        )
+    reasons = sorted(set(reasons))
+    if not reasons and not reason_text.strip():
+        raise DomainError(_("Give at least one reason."), field="reasons")
+    with transaction.atomic():
+        # A double submit (second click, two tabs) proposes one meeting: the person's row
+        # serialises concurrent proposals, and the same proposal just made is returned.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        for recent in Meeting.objects.filter(
+            person=person, initiated_by=actor, state=S.INITIATED, reason_text=reason_text,
+            raised_by=raised_by, urgency=urgency, kind=kind,
+            initiated_at__gte=timezone.now() - dt.timedelta(minutes=10),
+        ).prefetch_related("reasons"):  # fmt: skip
+            if sorted(r.code for r in recent.reasons.all()) == reasons:
+                return recent
+        meeting = Meeting.objects.create(
+            person=person,
+            kind=kind,
+            urgency=urgency,
+            reason_text=reason_text,
+            raised_by=raised_by,
+            raised_by_detail=raised_by_detail,
+            initiated_by=actor,
+            initiator_organisation=organisation,
+            initiator_role=membership.role,
+            previous_meeting=previous_meeting,
+        )
+        MeetingReason.objects.bulk_create(
+            [MeetingReason(meeting=meeting, code=code) for code in reasons]
+        )
+        StateChange.objects.create(meeting=meeting, from_state="", to_state=S.INITIATED, by=actor)
+        audit.record_change(
+            user=actor,
+            obj=meeting,
+            action="create",
+            before={},
+            after=audit.snapshot(meeting, MEETING_FIELDS) | {"reasons": reasons},
+            person=person,
+        )
+        audit.log_access(
+            request, user=actor, person=person, action=AccessLog.Action.CREATE, obj=meeting
+        )
+        return meeting
+
+
+# --- 2. Consent ---
+
+
+def consent_record(
+    *,
+    actor: User,
+    meeting: Meeting,
+    wants_meeting: bool,
+    share_information: bool,
+    relatives: Iterable[Relative],
+    how: str,
+    representative_name: str = "",
+    given_at: dt.datetime,
+    request=None,
+) -> Consent:
+    """Record the person's answer to (a), (b) and (c). Saying no to sharing after having
+    said yes is a withdrawal of that part."""
+    if given_at > timezone.now() + dt.timedelta(minutes=5):
+        raise DomainError(_("Consent cannot be given in the future."), field="given_at")
+    if how == Consent.How.REPRESENTATIVE and not representative_name.strip():
+        raise DomainError(
+            _("Name the representative who gave consent."), field="representative_name"
+        )
+    relatives = list(relatives)
+    if any(r.person_id != meeting.person_id for r in relatives):
+        raise DomainError(_("Choose among the person's own relatives."), field="relatives")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "consent.record")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        previous = current_consent(meeting)
+        consent = Consent.objects.create(
+            meeting=meeting,
+            wants_meeting=wants_meeting,
+            share_information=share_information,
+            how=how,
+            representative_name=representative_name,
+            given_at=given_at,
+            recorded_by=actor,
+        )
+        consent.relatives.set(relatives)
+        audit.record_change(
+            user=actor, obj=consent, action="create",
+            before=_consent_snapshot(previous) if previous else {},
+            after=_consent_snapshot(consent), person=meeting.person,
+        )  # fmt: skip
+        if not wants_meeting:
+            _stop(meeting, actor=actor, note=_("The person does not want a meeting."))
+        else:
+            if meeting.state == S.INITIATED:
+                _transition(meeting, S.CONSENT, actor=actor)
+            if meeting.shared and not share_information:
+                _end_sharing(meeting)
+            meeting.shared = share_information
+            meeting.consent_at = meeting.consent_at or timezone.now()
+            if meeting.state in (S.CONVENING, S.SCHEDULED):
+                _sync_relatives(meeting, relatives, actor=actor)
+        _changed(meeting, actor=actor, before=before, request=request)
+        audit.log_access(
+            request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=consent
+        )
+        return consent
+
+
+def current_consent(meeting: Meeting) -> Consent | None:
+    return meeting.consents.filter(withdrawn_at__isnull=True).prefetch_related("relatives").first()
+
+
+def _consent_snapshot(consent: Consent) -> dict:
+    return audit.snapshot(consent, CONSENT_FIELDS) | {
+        "relatives": ", ".join(sorted(r.name for r in consent.relatives.all()))
+    }
+
+
+def _end_sharing(meeting: Meeting) -> None:
+    """Other organisations and relatives lose access now; nothing more goes out."""
+    notifications.cancel_pending(meeting)
+    meeting.shared = False
+
+
+def _stop(meeting: Meeting, *, actor, note: str) -> None:
+    _end_sharing(meeting)
+    if meeting.state in Meeting.OPEN_STATES:
+        _transition(meeting, S.DECLINED, actor=actor, note=note)
+    elif meeting.state == S.HELD:
+        _transition(meeting, S.CLOSED, actor=actor, note=note)
+        meeting.closed_at = timezone.now()
+
+
+def consent_withdraw(*, actor: User, meeting: Meeting, note: str = "", request=None) -> Meeting:
+    """The person withdraws consent: the meeting stops, pending messages are cancelled and
+    the other organisations and relatives lose access. The history is kept."""
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "consent.withdraw")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        withdrawn = list(Consent.objects.filter(meeting=meeting, withdrawn_at__isnull=True))
+        Consent.objects.filter(pk__in=[c.pk for c in withdrawn]).update(
+            withdrawn_at=timezone.now(), withdrawn_by=actor, withdrawal_note=note
+        )
+        for consent in withdrawn:
+            audit.record_change(
+                user=actor, obj=consent, action="withdraw", before={"withdrawn": False},
+                after={"withdrawn": True, "withdrawal_note": note}, person=meeting.person,
+            )  # fmt: skip
+        _stop(meeting, actor=actor, note=note or _("Consent withdrawn."))
+        _changed(meeting, actor=actor, before=before, request=request)
+        audit.log_access(
+            request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=meeting
+        )
+        return meeting
+
+
+# --- 3. Convening ---
+
+
+def convening_start(*, actor: User, meeting: Meeting, request=None) -> Meeting:
+    """A home health care nurse (or physician) takes on convening the meeting."""
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "convening.start")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        _transition(meeting, S.CONVENING, actor=actor)
+        meeting.convener = actor
+        membership = next(
+            m
+            for m in active_memberships(actor)
+            if m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+            and m.role in (Role.NURSE, Role.PHYSICIAN)
+        )
+        convener = Participant.objects.create(
+            meeting=meeting,
+            user=actor,
+            organisation=membership.organisation,
+            role=membership.role,
+            is_convener=True,
+            invited_by=actor,
+            response=Participant.Response.ACCEPTED,
+            responded_at=timezone.now(),
+        )
+        _record_participant(actor, convener, before={}, after=_participant_snapshot(convener))
+        consent = current_consent(meeting)
+        _sync_relatives(meeting, list(consent.relatives.all()) if consent else [], actor=actor)
+        Participant.objects.get_or_create(
+            meeting=meeting, kind=Participant.Kind.PERSON, removed_at=None,
+            defaults={"invited_by": actor, "response": Participant.Response.ACCEPTED},
+        )  # fmt: skip
+        _changed(meeting, actor=actor, before=before, request=request)
+        return meeting
+
+
+def _sync_relatives(meeting: Meeting, relatives: list[Relative], *, actor) -> None:
+    chosen = {r.pk for r in relatives}
+    current = {
+        p.relative_id: p
+        for p in meeting.participants.filter(
+            kind=Participant.Kind.RELATIVE, removed_at__isnull=True
+        )
+    }
+    for relative in relatives:
+        if relative.pk not in current:
+            participant = Participant.objects.create(
+                meeting=meeting,
+                kind=Participant.Kind.RELATIVE,
+                relative=relative,
+                invited_by=actor,
+            )
+            _record_participant(actor, participant, before={}, after={"relative": relative.name})
+            if meeting.state == S.SCHEDULED:
+                notifications.invitation(participant)
+    for relative_id, participant in current.items():
+        if relative_id not in chosen:
+            participant.removed_at = timezone.now()
+            participant.save(update_fields=["removed_at"])
+            _record_participant(
+                actor, participant, before={"removed": False}, after={"removed": True}
+            )
+            if meeting.state == S.SCHEDULED:
+                notifications.uninvited(participant)
+
+
+PARTICIPANT_FIELDS = ["user", "organisation", "role", "mode", "response"]
+
+
+def _participant_snapshot(participant: Participant) -> dict:
+    return audit.snapshot(participant, PARTICIPANT_FIELDS)
+
+
+def _record_participant(actor, participant: Participant, *, before: dict, after: dict) -> None:
+    audit.record_change(
+        user=actor,
+        obj=participant,
+        action="create" if not before else "update",
+        before=before,
+        after=after,
+        person=participant.meeting.person,
+    )
+
+
+def proposed_invitees(meeting: Meeting) -> list[CareTeamEntry]:
+    """The care team's physician (full meetings), assessor, coordinator and contact person."""
+    roles = STANDARD_ROLES_FULL if meeting.kind == MeetingKind.FULL else STANDARD_ROLES_SMALL
+    already = set(
+        meeting.participants.filter(removed_at__isnull=True, user__isnull=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    entries = (
+        meeting.person.care_team.current()
+        .filter(member__isnull=False, role__in=roles, member__is_active=True)
+        .select_related("member", "organisation")
+        .order_by("role", "pk")
+    )
+    return [e for e in entries if e.member_id not in already]
+
+
+def missing_standard_roles(meeting: Meeting) -> list[str]:
+    roles = STANDARD_ROLES_FULL if meeting.kind == MeetingKind.FULL else STANDARD_ROLES_SMALL
+    present = set(
+        meeting.participants.filter(removed_at__isnull=True, kind=Participant.Kind.STAFF)
+        .exclude(response=Participant.Response.DECLINED)
+        .values_list("role", flat=True)
+    )
+    return [role for role in roles if role not in present]
+
+
+def participant_invite(
+    *,
+    actor: User,
+    meeting: Meeting,
+    user: User,
+    organisation: Organisation,
+    role: str,
+    mode: str = Participant.Mode.IN_PERSON,
+    request=None,
+) -> Participant:
+    if (
+        not Membership.objects.active()
+        .filter(user=user, organisation=organisation, role=role)
+        .exists()
+    ):
+        raise DomainError(
+            _("This person does not have that role in that organisation."), field="user"
+        )
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "invitations.change")
+        own_side = organisation.kind == Organisation.Kind.HOME_HEALTH_CARE or (
+            organisation.pk == meeting.initiator_organisation_id
+        )
+        if not meeting.shared and not own_side:
+            raise DomainError(
+                _("Other organisations can be invited only when the person has agreed to sharing."),
+                field="user",
+            )
+        existing = meeting.participants.filter(user=user, removed_at__isnull=True).first()
+        if existing is not None:
+            return existing  # double submit: one invitation
+        try:
+            with transaction.atomic():
+                participant = Participant.objects.create(
+                    meeting=meeting,
+                    user=user,
+                    organisation=organisation,
+                    role=role,
+                    mode=mode,
+                    invited_by=actor,
+                )
+        except IntegrityError:
+            return meeting.participants.get(user=user, removed_at__isnull=True)
+        _add_preparation_steps(participant)
+        if meeting.state == S.SCHEDULED:
+            notifications.invitation(participant)
+        audit.record_change(
+            user=actor,
+            obj=participant,
+            action="create",
+            before={},
+            after={
+                "user": str(user),
+                "organisation": str(organisation),
+                "role": role,
+                "mode": mode,
+            },
+            person=meeting.person,
+        )
+        audit.log_access(
+            request,
+            user=actor,
+            person=meeting.person,
+            action=AccessLog.Action.DISCLOSE,
+            obj=participant,
+        )
+        return participant
+
+
+def _add_preparation_steps(participant: Participant) -> None:
+    PreparationStep.objects.bulk_create(
+        [
+            PreparationStep(participant=participant, task=task)
+            for task in PREPARATION_BY_ROLE.get(participant.role, [])
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def participant_remove(*, actor: User, participant: Participant, request=None) -> Participant:
+    with transaction.atomic():
+        meeting = _lock(participant.meeting)
+        require(_context(actor, meeting), "invitations.change")
+        participant = Participant.objects.select_for_update().get(
+            pk=participant.pk, meeting=meeting
+        )
+        if participant.removed_at is not None:
+            return participant
+        if participant.is_convener:
+            raise DomainError(_("The convener cannot be removed."))
+        participant.removed_at = timezone.now()
+        participant.save(update_fields=["removed_at"])
+        if meeting.state == S.SCHEDULED:
+            notifications.uninvited(participant)
+        else:
+            notifications.cancel_pending(meeting, participant=participant)
+        audit.record_change(
+            user=actor,
+            obj=participant,
+            action="update",
+            before={"removed": False},
+            after={"removed": True},
+            person=meeting.person,
+        )
+        return participant
+
+
+def participant_set_mode(*, actor: User, participant: Participant, mode: str) -> Participant:
+    with transaction.atomic():
+        meeting = _lock(participant.meeting)
+        ctx = _context(actor, meeting)
+        if not (ctx.is_convener or participant.user_id == actor.pk):
+            raise DomainError(_("Only the convener or the invitee can change this."))
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        before = {"mode": participant.mode}
+        participant.mode = mode
+        participant.save(update_fields=["mode"])
+        participant.meeting = meeting
+        if before["mode"] != mode:
+            _record_participant(actor, participant, before=before, after={"mode": mode})
+        return participant
+
+
+def time_options_set(
+    *, actor: User, meeting: Meeting, options: list[dt.datetime], note: str = "", request=None
+) -> list[TimeOption]:
+    """Record the time(s) agreed as possible with the person and relatives (1 to 3)."""
+    options = sorted(set(options))
+    if not 1 <= len(options) <= MAX_TIME_OPTIONS:
+        raise DomainError(_("Give one, two or three times."), field="option_1")
+    now = timezone.now()
+    if any(option <= now for option in options):
+        raise DomainError(_("The time has already passed."), field="option_1")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "time.agree")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        before_times = {
+            "time_options": [o.starts_at.isoformat() for o in meeting.time_options.all()],
+            "time_agreement_note": meeting.time_agreement_note,
+        }
+        meeting.time_options.all().delete()
+        created = [TimeOption.objects.create(meeting=meeting, starts_at=o) for o in options]
+        meeting.time_agreed_with_person = True
+        meeting.time_agreement_note = note
+        audit.record_change(
+            user=actor, obj=meeting, action="update", before=before_times,
+            after={"time_options": [o.isoformat() for o in options], "time_agreement_note": note},
+            person=meeting.person,
+        )  # fmt: skip
+        _changed(meeting, actor=actor, before=before, request=request)
+        return created
+
+
+def time_vote(*, actor: User, meeting: Meeting, suits: dict[int, bool]) -> None:
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        ctx = _context(actor, meeting)
+        require(ctx, "participation.respond")
+        options = {o.pk: o for o in meeting.time_options.all()}
+        for option_id, value in suits.items():
+            if option_id not in options:
+                raise DomainError(_("That time is no longer proposed."))
+            TimeVote.objects.update_or_create(
+                option=options[option_id], participant=ctx.participant, defaults={"suits": value}
+            )
+
+
+def invitations_send(*, actor: User, meeting: Meeting, request=None) -> int:
+    """Send the invitations (with the proposed times, if more than one). Returns how many."""
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "invitations.change")
+        if not meeting.time_agreed_with_person:
+            raise DomainError(_("First agree a time with the person and relatives."))
+        sent = 0
+        for participant in (
+            meeting.participants.filter(removed_at__isnull=True)
+            .exclude(kind=Participant.Kind.PERSON)
+            .exclude(is_convener=True)
+            .select_related("user", "relative")
+        ):
+            before = notifications.OutboxMessage.objects.filter(
+                idempotency_key=notifications.invitation_key(participant)
+            ).exists()
+            notifications.invitation(participant)
+            sent += 0 if before else 1
+        return sent
+
+
+def meeting_schedule(
+    *,
+    actor: User,
+    meeting: Meeting,
+    starts_at: dt.datetime,
+    duration_minutes: int = 60,
+    location: str = "",
+    request=None,
+) -> Meeting:
+    if starts_at <= timezone.now():
+        raise DomainError(_("The time has already passed."), field="starts_at")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "meeting.schedule")
+        if not meeting.time_agreed_with_person:
+            raise DomainError(_("First agree a time with the person and relatives."))
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        _transition(meeting, S.SCHEDULED, actor=actor)
+        meeting.starts_at = starts_at
+        meeting.duration_minutes = duration_minutes
+        meeting.location = location
+        meeting.scheduled_at = timezone.now()
+        meeting.save()
+        # Invitations already sent with proposed times are superseded by the fixed time.
+        notifications.cancel_pending(meeting)
+        for participant in _invitees(meeting):
+            notifications.invitation(participant)
+        _changed(meeting, actor=actor, before=before, request=request)
+        return meeting
+
+
+def _invitees(meeting: Meeting) -> list[Participant]:
+    invitees = list(
+        meeting.participants.filter(removed_at__isnull=True)
+        .exclude(kind=Participant.Kind.PERSON)
+        .exclude(is_convener=True)
+        .select_related("user", "relative")
+    )
+    for participant in invitees:
+        participant.meeting = meeting  # the in-memory row, with any unsaved new time
+    return invitees
+
+
+def meeting_reschedule(
+    *,
+    actor: User,
+    meeting: Meeting,
+    starts_at: dt.datetime,
+    duration_minutes: int | None = None,
+    location: str | None = None,
+    request=None,
+) -> Meeting:
+    if starts_at <= timezone.now():
+        raise DomainError(_("The time has already passed."), field="starts_at")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "meeting.reschedule")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        if (
+            starts_at == meeting.starts_at
+            and (duration_minutes is None or duration_minutes == meeting.duration_minutes)
+            and (location is None or location == meeting.location)
+        ):
+            return meeting  # nothing changed: no new messages
+        meeting.starts_at = starts_at
+        if duration_minutes is not None:
+            meeting.duration_minutes = duration_minutes
+        if location is not None:
+            meeting.location = location
+        meeting.ical_sequence += 1
+        invitees = _invitees(meeting)
+        # A new time needs a new answer from everyone.
+        Participant.objects.filter(pk__in=[p.pk for p in invitees]).update(
+            response=Participant.Response.NEEDS_ACTION, responded_at=None
+        )
+        meeting.save()
+        notifications.rescheduled(meeting, invitees)
+        StateChange.objects.create(
+            meeting=meeting,
+            from_state=S.SCHEDULED,
+            to_state=S.SCHEDULED,
+            by=actor,
+            note=_("New time: %(time)s")
+            % {"time": timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M")},
+        )
+        _changed(meeting, actor=actor, before=before, request=request)
+        return meeting
+
+
+def meeting_cancel(*, actor: User, meeting: Meeting, reason: str, request=None) -> Meeting:
+    if not reason.strip():
+        raise DomainError(_("Say why the meeting is cancelled."), field="reason")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "meeting.cancel")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        was_scheduled = meeting.state in (S.CONVENING, S.SCHEDULED)
+        _transition(meeting, S.CANCELLED, actor=actor, note=reason)
+        meeting.cancel_reason = reason
+        meeting.ical_sequence += 1
+        meeting.save()
+        if was_scheduled:
+            notifications.cancelled(meeting, _invitees(meeting))
+        else:
+            notifications.cancel_pending(meeting)
+        _changed(meeting, actor=actor, before=before, request=request)
+        return meeting
+
+
+def participation_respond(
+    *, actor: User | None, participant: Participant, response: str, mode: str | None = None
+) -> Participant:
+    """The invitee answers (also through the signed link in the email, without login)."""
+    if response not in Participant.Response.values or response == Participant.Response.NEEDS_ACTION:
+        raise DomainError(_("Choose accept, decline or tentative."), field="response")
+    with transaction.atomic():
+        meeting = _lock(participant.meeting)
+        if meeting.state not in (S.CONVENING, S.SCHEDULED):
+            raise DomainError(
+                _("This cannot be done while the meeting is “%(state)s”.")
+                % {"state": meeting.get_state_display()}
+            )
+        participant = (
+            Participant.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=participant.pk, meeting=meeting)
+        )
+        if participant.removed_at is not None:
+            raise DomainError(_("You are no longer invited to this meeting."))
+        if actor is not None and participant.user_id != actor.pk:
+            raise DomainError(_("Only the invitee can answer."))
+        changed = participant.response != response
+        before = {"response": participant.response, "mode": participant.mode}
+        participant.response = response
+        participant.responded_at = timezone.now()
+        if mode:
+            participant.mode = mode
+        participant.save(update_fields=["response", "responded_at", "mode"])
+        notifications.cancel_pending_kind(participant, notifications.Kind.REMINDER_NO_REPLY)
+        if changed and response == Participant.Response.DECLINED:
+            roles = (
+                STANDARD_ROLES_FULL if meeting.kind == MeetingKind.FULL else STANDARD_ROLES_SMALL
+            )
+            if participant.role in roles:
+                participant.meeting = meeting
+                notifications.role_declined(participant)
+        audit.record_change(
+            user=actor or participant.user,
+            obj=participant,
+            action="update",
+            before=before,
+            after={"response": response, "mode": participant.mode},
+            person=meeting.person,
+        )
+        return participant
+
+
+# --- 4. Preparation ---
+
+
+def preparation_record(
+    *,
+    actor: User,
+    meeting: Meeting,
+    done_tasks: Iterable[str],
+    minutes: int | None,
+    note: str = "",
+) -> Participant:
+    done = set(done_tasks)
+    if minutes is not None and not 0 <= minutes <= 24 * 60:
+        raise DomainError(_("Give the minutes as a number between 0 and 1440."), field="minutes")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        ctx = _context(actor, meeting)
+        require(ctx, "preparation.record")
+        participant = Participant.objects.select_for_update().get(pk=ctx.participant.pk)
+        now = timezone.now()
+        for step in participant.preparation_steps.all():
+            is_done = step.task in done
+            if is_done and step.done_at is None:
+                step.done_at = now
+                step.save(update_fields=["done_at"])
+            elif not is_done and step.done_at is not None:
+                step.done_at = None
+                step.save(update_fields=["done_at"])
+        before = {"preparation_minutes": participant.preparation_minutes}
+        participant.preparation_minutes = minutes
+        participant.save(update_fields=["preparation_minutes"])
+        participant.meeting = meeting
+        if before["preparation_minutes"] != minutes:
+            _record_participant(
+                actor, participant, before=before, after={"preparation_minutes": minutes}
+            )
+        return participant
+
+
+def contribution_add(
+    *,
+    actor: User | None,
+    meeting: Meeting,
+    author: str,
+    relative: Relative | None = None,
+    what_matters: str,
+    questions: str = "",
+    request=None,
+) -> Contribution:
+    """ "What matters to you?": recorded by staff with the person, or written by a relative."""
+    if not what_matters.strip() and not questions.strip():
+        raise DomainError(_("Write what matters or a question."), field="what_matters")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        # Staff recording a relative's words are checked like staff; a relative writing
+        # their own (no staff membership) only needs an open, shared meeting.
+        if actor is not None and (relative is None or active_memberships(actor)):
+            require(_context(actor, meeting), "contribution.add")
+        elif meeting.state not in (S.CONSENT, S.CONVENING, S.SCHEDULED) or not meeting.shared:
+            raise DomainError(_("The meeting no longer takes contributions."))
+        duplicate = meeting.contributions.filter(
+            author=author, relative=relative, what_matters=what_matters, questions=questions,
+            recorded_by=actor,
+        ).first()  # fmt: skip
+        if duplicate is not None:
+            return duplicate  # a double submit records one contribution
+        contribution = Contribution.objects.create(
+            meeting=meeting,
+            author=author,
+            relative=relative,
+            what_matters=what_matters,
+            questions=questions,
+            recorded_by=actor,
+        )
+        meeting.content_version += 1
+        meeting.save(update_fields=["content_version", "updated_at"])
+        audit.record_change(
+            user=actor, obj=contribution, action="create", before={},
+            after={"author": author, "relative": relative.name if relative else None,
+                   "what_matters": what_matters, "questions": questions},
+            person=meeting.person,
+        )  # fmt: skip
+        audit.log_access(
+            request,
+            user=actor,
+            person=meeting.person,
+            action=AccessLog.Action.CREATE,
+            obj=contribution,
+        )
+        return contribution
+
+
+# --- 5. The meeting ---
+
+
+class NoteConflict(DomainError):
+    def __init__(self, message, *, current: AgendaNote):
+        super().__init__(message, field="text")
+        self.current = current
+
+
+def agenda_note_save(
+    *, actor: User, meeting: Meeting, item: int, text: str, base_revision: int
+) -> AgendaNote:
+    """Save one agenda item's notes. If someone else saved since `base_revision`, refuse
+    with the current text so nothing is overwritten silently."""
+    if item not in AgendaItem.values:
+        raise DomainError(_("Unknown agenda item."))
+    with transaction.atomic():
+        locked = _lock(meeting)
+        require(_context(actor, locked), "notes.edit")
+        note, _created = AgendaNote.objects.select_for_update().get_or_create(
+            meeting=locked, item=item
+        )
+        if note.text == text:
+            return note  # a retried save of the same text
+        if note.revision != base_revision:
+            raise NoteConflict(
+                _("Someone else changed these notes. Your text is kept below; merge and save."),
+                current=note,
+            )
+        before = {"text": note.text}
+        note.text = text
+        note.revision += 1
+        note.updated_by = actor
+        note.save()
+        locked.content_version += 1
+        locked.save(update_fields=["content_version", "updated_at"])
+        summary_changed(locked)
+        audit.record_change(
+            user=actor, obj=note, action="update", before=before, after={"text": text},
+            person=locked.person,
+        )  # fmt: skip
+        return note
+
+
+def private_topic_add(
+    *, actor: User, meeting: Meeting, organisation: Organisation, raised_by: str, text: str
+) -> PrivateTopic:
+    if not text.strip():
+        raise DomainError(_("Describe the topic."), field="text")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        ctx = _context(actor, meeting)
+        require(ctx, "private_topic.add")
+        if organisation.pk not in ctx.care_org_ids:
+            raise DomainError(_("Choose your own organisation."), field="organisation")
+        duplicate = PrivateTopic.objects.filter(
+            meeting=meeting, organisation=organisation, raised_by=raised_by, text=text,
+            created_by=actor,
+        ).first()  # fmt: skip
+        if duplicate is not None:
+            return duplicate  # a double submit records one topic
+        return PrivateTopic.objects.create(
+            meeting=meeting, organisation=organisation, raised_by=raised_by, text=text,
+            created_by=actor,
+        )  # fmt: skip
+
+
+def attendance_record(
+    *,
+    actor: User,
+    meeting: Meeting,
+    attendance: dict[int, tuple[bool, str]],
+    actual_start: dt.datetime | None,
+    actual_end: dt.datetime | None,
+) -> Meeting:
+    """Who came and how; the actual start and end."""
+    if actual_start and actual_end and actual_end <= actual_start:
+        raise DomainError(_("The end must be after the start."), field="actual_end")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "notes.edit")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        participants = {p.pk: p for p in meeting.participants.filter(removed_at__isnull=True)}
+        for pk, (attended, mode) in attendance.items():
+            participant = participants.get(pk)
+            if participant is None:
+                continue
+            before_row = {
+                "attended": participant.attended,
+                "attended_mode": participant.attended_mode,
+            }
+            participant.attended = attended
+            participant.attended_mode = mode if attended else ""
+            participant.save(update_fields=["attended", "attended_mode"])
+            participant.meeting = meeting
+            after_row = {
+                "attended": participant.attended,
+                "attended_mode": participant.attended_mode,
+            }
+            if after_row != before_row:
+                _record_participant(actor, participant, before=before_row, after=after_row)
+        meeting.actual_start = actual_start
+        meeting.actual_end = actual_end
+        _changed(meeting, actor=actor, before=before)
+        return meeting
+
+
+# --- 6. Decisions and agreements ---
+
+
+def _check_responsible(responsible: User, organisation: Organisation) -> None:
+    if not Membership.objects.active().filter(user=responsible, organisation=organisation).exists():
+        raise DomainError(
+            _("The responsible person must work for the organisation that decides."),
+            field="responsible",
+        )
+
+
+def decision_save(
+    *,
+    actor: User,
+    meeting: Meeting,
+    organisation: Organisation,
+    category: str,
+    description: str,
+    responsible: User,
+    due_date: dt.date | None,
+    person_answer: str,
+    decision: Decision | None = None,
+    request=None,
+) -> Decision:
+    """Create or change a decision. Only a member of the deciding organisation may."""
+    if not description.strip():
+        raise DomainError(_("Describe the decision."), field="description")
+    if person_answer not in PersonAnswer.values:
+        raise DomainError(_("Record the person's answer."), field="person_answer")
+    _check_responsible(responsible, organisation)
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "decision.edit", organisation_id=organisation.pk)
+        if decision is None:
+            # A double submit (second click, two tabs) records one decision, not two.
+            duplicate = meeting.decisions.filter(
+                organisation=organisation, created_by=actor, category=category,
+                description=description, responsible=responsible, due_date=due_date,
+                person_answer=person_answer,
+            ).first()  # fmt: skip
+            if duplicate is not None:
+                return duplicate
+            before = {}
+            decision = Decision(meeting=meeting, organisation=organisation, created_by=actor)
+            action = "create"
+        else:
+            decision = Decision.objects.select_for_update().get(pk=decision.pk, meeting=meeting)
+            if decision.organisation_id != organisation.pk:
+                raise DomainError(_("A decision stays with the organisation that made it."))
+            before = audit.snapshot(decision, DECISION_FIELDS)
+            action = "update"
+        decision.category = category
+        decision.description = description
+        decision.responsible = responsible
+        decision.due_date = due_date
+        decision.person_answer = person_answer
+        decision.save()
+        # A changed decision needs a new confirmation from its organisation.
+        DecisionConfirmation.objects.filter(meeting=meeting, organisation=organisation).delete()
+        meeting.content_version += 1
+        meeting.save(update_fields=["content_version", "updated_at"])
+        summary_changed(meeting)
+        audit.record_change(
+            user=actor,
+            obj=decision,
+            action=action,
+            before=before,
+            after=audit.snapshot(decision, DECISION_FIELDS),
+            person=meeting.person,
+        )
+        audit.log_access(
+            request,
+            user=actor,
+            person=meeting.person,
+            action=AccessLog.Action.CREATE if action == "create" else AccessLog.Action.UPDATE,
+            obj=decision,
+        )
+        return decision
+
+
+def agreement_add(
+    *,
+    actor: User,
+    meeting: Meeting,
+    kind: str,
+    text: str,
+    situation: str = "",
+    contact: str = "",
+    organisation: Organisation | None = None,
+) -> Agreement:
+    if not text.strip():
+        raise DomainError(_("Write what is agreed."), field="text")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "agreement.add")
+        duplicate = meeting.agreements.filter(
+            kind=kind, text=text, situation=situation, contact=contact, created_by=actor
+        ).first()
+        if duplicate is not None:
+            return duplicate  # a double submit records one agreement
+        agreement = Agreement.objects.create(
+            meeting=meeting, kind=kind, text=text, situation=situation, contact=contact,
+            organisation=organisation, created_by=actor,
+        )  # fmt: skip
+        meeting.content_version += 1
+        meeting.save(update_fields=["content_version", "updated_at"])
+        summary_changed(meeting)
+        audit.record_change(
+            user=actor, obj=agreement, action="create", before={},
+            after={"kind": kind, "text": text, "situation": situation, "contact": contact},
+            person=meeting.person,
+        )  # fmt: skip
+        return agreement
+
+
+def decisions_confirm(
+    *, actor: User, meeting: Meeting, organisation: Organisation
+) -> DecisionConfirmation:
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "decisions.confirm", organisation_id=organisation.pk)
+        count = meeting.decisions.filter(organisation=organisation).count()
+        confirmation, created = DecisionConfirmation.objects.get_or_create(
+            meeting=meeting,
+            organisation=organisation,
+            defaults={"confirmed_by": actor, "decision_count": count},
+        )
+        if created:
+            audit.record_change(
+                user=actor, obj=confirmation, action="create", before={},
+                after={"organisation": organisation.name, "decision_count": count},
+                person=meeting.person,
+            )  # fmt: skip
+        return confirmation
+
+
+# --- 7. Held and closed ---
+
+
+def meeting_mark_held(
+    *,
+    actor: User,
+    meeting: Meeting,
+    actual_start: dt.datetime,
+    actual_end: dt.datetime,
+    request=None,
+) -> Meeting:
+    if actual_end <= actual_start:
+        raise DomainError(_("The end must be after the start."), field="actual_end")
+    if actual_start > timezone.now():
+        raise DomainError(_("A meeting cannot be held in the future."), field="actual_start")
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "meeting.mark_held")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        _transition(meeting, S.HELD, actor=actor)
+        meeting.actual_start = actual_start
+        meeting.actual_end = actual_end
+        meeting.held_at = timezone.now()
+        minutes = int((actual_end - actual_start).total_seconds() // 60)
+        # Everyone who attended gets the meeting's length unless they record otherwise.
+        meeting.participants.filter(
+            removed_at__isnull=True, attended=True, meeting_minutes__isnull=True
+        ).update(meeting_minutes=minutes)
+        notifications.cancel_pending(meeting)
+        _changed(meeting, actor=actor, before=before, request=request)
+        notifications.followup_notices(meeting)
+        return meeting
+
+
+def minutes_record(
+    *,
+    actor: User,
+    participant: Participant,
+    preparation_minutes: int | None,
+    travel_minutes: int | None,
+    meeting_minutes: int | None,
+) -> Participant:
+    for name, value in (
+        ("preparation_minutes", preparation_minutes),
+        ("travel_minutes", travel_minutes),
+        ("meeting_minutes", meeting_minutes),
+    ):
+        if value is not None and not 0 <= value <= 24 * 60:
+            raise DomainError(_("Give the minutes as a number between 0 and 1440."), field=name)
+    with transaction.atomic():
+        meeting = _lock(participant.meeting)
+        ctx = _context(actor, meeting)
+        require(ctx, "minutes.record")
+        if not (ctx.is_convener or participant.user_id == actor.pk):
+            raise DomainError(_("Only the convener can record minutes for others."))
+        participant = Participant.objects.select_for_update().get(
+            pk=participant.pk, meeting=meeting
+        )
+        minute_fields = ["preparation_minutes", "travel_minutes", "meeting_minutes"]
+        before = audit.snapshot(participant, minute_fields)
+        participant.preparation_minutes = preparation_minutes
+        participant.travel_minutes = travel_minutes
+        participant.meeting_minutes = meeting_minutes
+        participant.save(update_fields=minute_fields)
+        participant.meeting = meeting
+        after = audit.snapshot(participant, minute_fields)
+        if after != before:
+            _record_participant(actor, participant, before=before, after=after)
+        return participant
+
+
+def meeting_close(*, actor: User, meeting: Meeting, request=None) -> Meeting:
+    with transaction.atomic():
+        meeting = _lock(meeting)
+        require(_context(actor, meeting), "meeting.close")
+        before = audit.snapshot(meeting, MEETING_FIELDS)
+        _transition(meeting, S.CLOSED, actor=actor)
+        meeting.closed_at = timezone.now()
+        _changed(meeting, actor=actor, before=before, request=request)
+        return meeting

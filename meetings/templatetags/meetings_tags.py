@@ -1,0 +1,73 @@
+from django import template
+
+from participants import audit
+from participants.selectors import care_organisation_ids
+
+from ..models import Meeting, Participant
+from ..worklist import meetings_for_person, state_counts, worklist_for
+
+register = template.Library()
+
+STATE_CLASSES = {
+    Meeting.State.INITIATED: "state-initiated",
+    Meeting.State.CONSENT: "state-consent",
+    Meeting.State.CONVENING: "state-convening",
+    Meeting.State.SCHEDULED: "state-scheduled",
+    Meeting.State.HELD: "state-held",
+    Meeting.State.CLOSED: "state-closed",
+    Meeting.State.DECLINED: "state-ended",
+    Meeting.State.CANCELLED: "state-ended",
+}
+RESPONSE_CLASSES = {
+    Participant.Response.NEEDS_ACTION: "text-bg-light border",
+    Participant.Response.ACCEPTED: "text-bg-success",
+    Participant.Response.DECLINED: "text-bg-danger",
+    Participant.Response.TENTATIVE: "text-bg-warning",
+}
+
+
+@register.filter
+def state_class(state: str) -> str:
+    return STATE_CLASSES.get(state, "state-ended")
+
+
+@register.filter
+def response_class(response: str) -> str:
+    return RESPONSE_CLASSES.get(response, "text-bg-light border")
+
+
+@register.inclusion_tag("meetings/_worklist.html", takes_context=True)
+def meeting_worklist(context):
+    """The home page's "what waits for you" and open meetings by state."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not care_organisation_ids(user):
+        return {"show": False}
+    items = worklist_for(user, limit=50)
+    if items:
+        audit.log_list(
+            request, persons={i.meeting.person_id: i.meeting.person for i in items}.values()
+        )
+    return {"show": True, "items": items, "counts": state_counts(user)}
+
+
+@register.inclusion_tag("meetings/_person_meetings.html", takes_context=True)
+def person_meetings(context, person):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"meetings": [], "person": person}
+    can_propose = bool(care_organisation_ids(user))
+    return {
+        "meetings": meetings_for_person(user, person),
+        "person": person,
+        "can_propose": can_propose,
+    }
+
+
+@register.inclusion_tag("meetings/_propose_button.html", takes_context=True)
+def propose_meeting_button(context, person):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    show = user is not None and user.is_authenticated and bool(care_organisation_ids(user))
+    return {"person": person, "show": show}

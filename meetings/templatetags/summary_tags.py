@@ -1,0 +1,39 @@
+"""The summary and relatives panel for the meeting page: `{% load summary_tags %}
+{% summary_panel meeting %}`. It reads what it shows itself, so the meeting view needs no
+change."""
+
+from django import template
+
+from .. import summary_services
+from ..relatives import RELATIVE_STATES
+from ..services import current_consent
+from ..summary import SUMMARY_STATES
+
+register = template.Library()
+
+
+@register.inclusion_tag("meetings/summary/_meeting_panel.html", takes_context=True)
+def summary_panel(context, meeting):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    held = meeting.state in SUMMARY_STATES
+    panel = {
+        "meeting": meeting,
+        "held": held,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "is_convener": user is not None and meeting.convener_id == user.pk,
+    }
+    if held:
+        panel.update(
+            receipts=summary_services.read_receipts_by_organisation(meeting),
+            current_version=summary_services.current_version_number(meeting),
+            has_read=summary_services.has_read_current(user, meeting),
+            is_participant=summary_services.staff_participant(user, meeting) is not None,
+        )
+    relatives = []
+    if meeting.shared and meeting.state in RELATIVE_STATES:
+        consent = current_consent(meeting)
+        relatives = list(consent.relatives.all()) if consent else []
+    panel["relatives"] = relatives
+    return panel

@@ -1,0 +1,1309 @@
+"""Pages of the meeting lifecycle. Each view finds the meeting through the selector (404 for
+what the user may not see), checks the permission table for a clear message, validates a
+form and calls one service. A refused action answers with a message, never a 500."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from participants import audit
+from participants.models import AccessLog, Organisation, Role
+from participants.selectors import CARE_ROLES, active_memberships, get_person_for_user
+from participants.views import staff_required
+from vom.errors import DomainError, apply_domain_error
+
+from . import services
+from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
+from .forms import (
+    AgendaNoteForm,
+    AgreementForm,
+    AttendanceForm,
+    CancelForm,
+    ConsentForm,
+    ContributionForm,
+    DecisionForm,
+    InitiativeForm,
+    InviteForm,
+    MarkHeldForm,
+    MinutesForm,
+    ModeForm,
+    PreparationForm,
+    PrivateTopicForm,
+    RescheduleForm,
+    RespondForm,
+    ScheduleForm,
+    TimeOptionsForm,
+    WithdrawConsentForm,
+)
+from .models import Decision, Meeting, Participant, TimeVote
+from .permissions import MeetingContext, allowed_actions, can, require
+from .selectors import active_participants, get_meeting_for_user
+from .worklist import state_counts, worklist_for
+
+S = Meeting.State
+
+
+# --- helpers ---
+
+
+def _load(request, pk, *, log: bool = True) -> tuple[Meeting, MeetingContext]:
+    meeting = get_meeting_for_user(request.user, pk, request=request)
+    ctx = MeetingContext.build(request.user, meeting)
+    if log and request.method == "GET":
+        audit.log_access(request, person=meeting.person, action=AccessLog.Action.VIEW, obj=meeting)
+    return meeting, ctx
+
+
+def _detail(meeting) -> str:
+    return reverse("meeting_detail", kwargs={"pk": meeting.pk})
+
+
+def _day(meeting, anchor: str = "") -> str:
+    url = reverse("meeting_day", kwargs={"pk": meeting.pk})
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _refuse(request, ctx, action, *, organisation_id=None, to=None):
+    """None when the action is allowed now; otherwise a redirect with the reason."""
+    try:
+        require(ctx, action, organisation_id=organisation_id)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(to or _detail(ctx.meeting))
+    return None
+
+
+def _care_orgs(user) -> list[Organisation]:
+    seen = {}
+    for m in active_memberships(user):
+        if m.role in CARE_ROLES:
+            seen.setdefault(m.organisation_id, m.organisation)
+    return list(seen.values())
+
+
+def _acting_orgs(ctx: MeetingContext) -> list[Organisation]:
+    """The user's organisations that take part in the meeting (decisions, confirmation)."""
+    return [o for o in _care_orgs(ctx.user) if ctx.may_act_for(o.pk)]
+
+
+def _form_page(request, meeting, form, *, title, submit, intro="", cancel=None, status=200):
+    return render(
+        request,
+        "meetings/form.html",
+        {
+            "meeting": meeting,
+            "form": form,
+            "title": title,
+            "intro": intro,
+            "submit_label": submit,
+            "cancel_url": cancel or _detail(meeting),
+        },
+        status=status,
+    )
+
+
+@dataclass
+class Step:
+    label: str
+    url: str
+    post: bool = False
+    primary: bool = False
+    danger: bool = False
+
+
+NEXT_STEPS = [
+    # action, label, url name, POST?
+    ("consent.record", gettext_lazy("Record consent"), "meeting_consent", False),
+    ("convening.start", gettext_lazy("Start convening"), "meeting_convening_start", True),
+    ("time.agree", gettext_lazy("Agree a time with the person"), "meeting_time", False),
+    ("invitations.change", gettext_lazy("Invitations"), "meeting_invitations", False),
+    ("meeting.schedule", gettext_lazy("Fix the time"), "meeting_schedule", False),
+    ("participation.respond", gettext_lazy("Answer the invitation"), "meeting_respond", False),
+    ("preparation.record", gettext_lazy("Preparation"), "meeting_preparation", False),
+    ("contribution.add", gettext_lazy("Add “What matters to you?”"), "meeting_contribution", False),
+    ("notes.edit", gettext_lazy("Open the meeting page"), "meeting_day", False),
+    ("meeting.mark_held", gettext_lazy("Mark as held"), "meeting_mark_held", False),
+    ("minutes.record", gettext_lazy("Minutes per participant"), "meeting_minutes", False),
+    ("meeting.close", gettext_lazy("Close the meeting"), "meeting_close", True),
+    ("meeting.reschedule", gettext_lazy("New time"), "meeting_reschedule", False),
+    ("meeting.cancel", gettext_lazy("Cancel the meeting"), "meeting_cancel", False),
+    ("consent.withdraw", gettext_lazy("The person withdraws consent"), "meeting_consent_withdraw",
+     False),
+]  # fmt: skip
+DANGER = {"meeting.cancel", "consent.withdraw"}
+
+PRIMARY = {
+    S.INITIATED: "consent.record",
+    S.CONSENT: "convening.start",
+    S.CONVENING: "time.agree",
+    S.SCHEDULED: "notes.edit",
+    S.HELD: "minutes.record",
+}
+
+
+def next_steps(ctx: MeetingContext, actions: set[str]) -> list[Step]:
+    meeting = ctx.meeting
+    primary = PRIMARY.get(meeting.state)
+    if meeting.state == S.CONVENING and meeting.time_agreed_with_person:
+        primary = "invitations.change"
+    steps = []
+    for action, label, name, post in NEXT_STEPS:
+        if action not in actions:
+            continue
+        if action == "meeting.schedule" and not meeting.time_agreed_with_person:
+            continue
+        if action == "time.agree" and meeting.time_agreed_with_person:
+            label = gettext_lazy("Change the agreed times")
+        if action == "consent.record" and meeting.state != S.INITIATED:
+            label = gettext_lazy("Change the consent")
+        if action == "participation.respond" and ctx.participant and ctx.participant.is_convener:
+            continue  # the convener takes part by convening
+        url = reverse(name, kwargs={"pk": meeting.pk})
+        steps.append(Step(str(label), url, post, action == primary, action in DANGER))
+    steps.sort(key=lambda step: (not step.primary, step.danger))
+    return steps
+
+
+# --- lists ---
+
+
+@staff_required
+def meeting_list(request):
+    state = request.GET.get("state", "")
+    items = worklist_for(request.user)
+    counts = state_counts(request.user)
+    from .selectors import meetings_visible_to
+
+    meetings = meetings_visible_to(request.user).select_related("person", "convener")
+    if state in S.values:
+        meetings = meetings.filter(state=state)
+    else:
+        state = ""
+        meetings = meetings.filter(state__in=Meeting.OPEN_STATES + (S.HELD,))
+    meetings = list(meetings.order_by("state", "starts_at", "-initiated_at")[:200])
+    audit.log_list(request, persons={m.person_id: m.person for m in meetings}.values())
+    return render(
+        request,
+        "meetings/meeting_list.html",
+        {
+            "items": items,
+            "counts": counts,
+            "meetings": meetings,
+            "state": state,
+            "states": S.choices,
+        },
+    )
+
+
+# --- 1. Initiative ---
+
+
+@staff_required
+def meeting_new(request, person_pk):
+    person = get_person_for_user(request.user, person_pk, request=request)
+    team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
+    organisations = [o for o in _care_orgs(request.user) if o.pk in team_orgs]
+    if not organisations:
+        raise Http404
+    form = InitiativeForm(request.POST or None, organisations=organisations)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            meeting = services.meeting_initiate(
+                actor=request.user,
+                person=person,
+                organisation=data["organisation"],
+                reasons=data["reasons"],
+                reason_text=data["reason_text"],
+                raised_by=data["raised_by"],
+                raised_by_detail=data["raised_by_detail"],
+                urgency=data["urgency"],
+                kind=data["kind"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(
+                request, _("The meeting was proposed. Next: ask the person for consent.")
+            )
+            return redirect(_detail(meeting))
+    return render(request, "meetings/initiative_form.html", {"form": form, "person": person})
+
+
+# --- the meeting page ---
+
+
+@staff_required
+def meeting_detail(request, pk):
+    meeting, ctx = _load(request, pk)
+    meeting = (
+        Meeting.objects.select_related(
+            "person", "initiator_organisation", "initiated_by", "convener"
+        )
+        .prefetch_related("reasons")
+        .get(pk=meeting.pk)
+    )
+    ctx.meeting = meeting
+    actions = allowed_actions(ctx)
+    participants = active_participants(meeting)
+    consent = services.current_consent(meeting)
+    options = list(
+        meeting.time_options.annotate(
+            suits_count=Count("votes", filter=Q(votes__suits=True)),
+            unsuits_count=Count("votes", filter=Q(votes__suits=False)),
+        )
+    )
+    decisions = list(
+        meeting.decisions.select_related("organisation", "responsible").order_by(
+            "organisation__name", "created_at", "pk"
+        )
+    )
+    confirmations = {
+        c.organisation_id: c for c in meeting.confirmations.select_related("confirmed_by")
+    }
+    missing = (
+        services.missing_standard_roles(meeting)
+        if meeting.state in (S.CONVENING, S.SCHEDULED)
+        else []
+    )
+    return render(
+        request,
+        "meetings/meeting_detail.html",
+        {
+            "meeting": meeting,
+            "ctx": ctx,
+            "actions": actions,
+            "steps": next_steps(ctx, actions),
+            "participants": participants,
+            "consent": consent,
+            "consent_history": list(meeting.consents.select_related("recorded_by", "withdrawn_by")),
+            "options": options,
+            "contributions": list(meeting.contributions.select_related("relative")),
+            "by_org": _decisions_by_org(decisions, confirmations, participants),
+            "agreements": list(meeting.agreements.select_related("organisation")),
+            "missing_roles": [Role(r).label for r in missing],
+            "history": list(meeting.state_changes.select_related("by")),
+            "show_address": ctx.participant is not None,
+            "private_topics": list(
+                meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
+                    "organisation"
+                )
+            ),
+        },
+    )
+
+
+def _decisions_by_org(decisions, confirmations, participants):
+    orgs = {}
+    for p in participants:
+        if p.organisation_id:
+            orgs.setdefault(p.organisation_id, {"organisation": p.organisation, "decisions": []})
+    for d in decisions:
+        orgs.setdefault(d.organisation_id, {"organisation": d.organisation, "decisions": []})
+        orgs[d.organisation_id]["decisions"].append(d)
+    rows = []
+    for org_id, row in sorted(orgs.items(), key=lambda kv: kv[1]["organisation"].name):
+        row["confirmation"] = confirmations.get(org_id)
+        rows.append(row)
+    return rows
+
+
+# --- 2. Consent ---
+
+
+@staff_required
+def consent_record(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "consent.record"):
+        return refused
+    consent = services.current_consent(meeting)
+    initial = {}
+    if consent is not None:
+        initial = {
+            "wants_meeting": "yes" if consent.wants_meeting else "no",
+            "share_information": "yes" if consent.share_information else "no",
+            "relatives": list(consent.relatives.all()),
+            "how": consent.how,
+            "representative_name": consent.representative_name,
+        }
+    form = ConsentForm(request.POST or None, person=meeting.person, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.consent_record(
+                actor=request.user,
+                meeting=meeting,
+                wants_meeting=data["wants_meeting"],
+                share_information=data["share_information"],
+                relatives=data["relatives"],
+                how=data["how"],
+                representative_name=data["representative_name"],
+                given_at=data["given_at"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            if not data["wants_meeting"]:
+                messages.info(
+                    request, _("The person does not want a meeting. It has been stopped.")
+                )
+            elif data["share_information"]:
+                messages.success(request, _("Consent recorded. The meeting can now be convened."))
+            else:
+                messages.warning(
+                    request,
+                    _(
+                        "Consent recorded without sharing: no other organisation can be "
+                        "contacted or see the meeting."
+                    ),
+                )
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Consent"),
+        intro=_(
+            "Record what the person answered when you asked. The person can withdraw consent "
+            "at any time."
+        ),
+        submit=_("Record consent"),
+    )
+
+
+@staff_required
+def consent_withdraw(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "consent.withdraw"):
+        return refused
+    form = WithdrawConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consent_withdraw(
+                actor=request.user, meeting=meeting, note=form.cleaned_data["note"], request=request
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.warning(
+                request,
+                _(
+                    "Consent withdrawn. The meeting is stopped, pending messages are cancelled "
+                    "and the other organisations no longer see it."
+                ),
+            )
+            # The user may have lost access with the withdrawal.
+            try:
+                get_meeting_for_user(request.user, meeting.pk)
+            except Http404:
+                return redirect("home")
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("The person withdraws consent"),
+        intro=_(
+            "The meeting stops at once: invitations and reminders not yet sent are cancelled, "
+            "and the other organisations and relatives lose access. The history is kept."
+        ),
+        submit=_("Withdraw consent"),
+    )
+
+
+# --- 3. Convening ---
+
+
+@staff_required
+@require_POST
+def convening_start(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "convening.start"):
+        return refused
+    try:
+        services.convening_start(actor=request.user, meeting=meeting, request=request)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(_detail(meeting))
+    messages.success(request, _("You convene the meeting. First agree a time with the person."))
+    return redirect("meeting_time", pk=meeting.pk)
+
+
+@staff_required
+def time_options(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "time.agree"):
+        return refused
+    existing = [
+        timezone.localtime(o.starts_at).replace(tzinfo=None) for o in meeting.time_options.all()
+    ]
+    initial = {f"option_{i}": value for i, value in enumerate(existing, start=1)}
+    initial["note"] = meeting.time_agreement_note
+    form = TimeOptionsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.time_options_set(
+                actor=request.user,
+                meeting=meeting,
+                options=form.options(),
+                note=form.cleaned_data["note"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The time was recorded. Now invite the professionals."))
+            return redirect("meeting_invitations", pk=meeting.pk)
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Time agreed with the person"),
+        intro=_(
+            "First agree a time with the person and relatives. You may give up to three "
+            "possible times and let the invitees mark which suit them."
+        ),
+        submit=_("Save the time"),
+    )
+
+
+@staff_required
+def invitations(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "invitations.change"):
+        return refused
+    proposed = services.proposed_invitees(meeting)
+    form = InviteForm(request.POST or None, meeting=meeting, proposed=proposed)
+    if request.method == "POST" and form.is_valid():
+        invited = 0
+        for user, organisation, role, mode in form.chosen():
+            try:
+                services.participant_invite(
+                    actor=request.user,
+                    meeting=meeting,
+                    user=user,
+                    organisation=organisation,
+                    role=role,
+                    mode=mode,
+                    request=request,
+                )
+            except DomainError as exc:
+                form.add_error(None, f"{user.get_full_name() or user}: {exc.message}")
+            else:
+                invited += 1
+        if not form.errors:
+            if invited:
+                messages.success(request, _("%(n)s invited.") % {"n": invited})
+            return redirect("meeting_invitations", pk=meeting.pk)
+    participants = active_participants(meeting)
+    options = list(
+        meeting.time_options.annotate(suits_count=Count("votes", filter=Q(votes__suits=True)))
+    )
+    schedule_form = (
+        ScheduleForm(
+            options=meeting.time_options.all(),
+            initial={"duration_minutes": meeting.duration_minutes},
+        )
+        if options and can(ctx, "meeting.schedule")
+        else None
+    )
+    if schedule_form is not None and len(options) > 1:
+        # With several proposed times, show how many invitees each suits.
+        schedule_form.fields["option"].queryset = meeting.time_options.annotate(
+            suits_count=Count("votes", filter=Q(votes__suits=True))
+        )
+    return render(
+        request,
+        "meetings/invitations.html",
+        {
+            "meeting": meeting,
+            "ctx": ctx,
+            "form": form,
+            "participants": participants,
+            "missing_roles": [Role(r).label for r in services.missing_standard_roles(meeting)],
+            "options": options,
+            "schedule_form": schedule_form,
+            "mode_choices": Participant.Mode.choices,
+            "can_send": meeting.state == S.CONVENING and len(options) > 1,
+        },
+    )
+
+
+@staff_required
+@require_POST
+def participant_mode(request, pk, participant_pk):
+    meeting, ctx = _load(request, pk)
+    participant = get_object_or_404(
+        Participant, pk=participant_pk, meeting=meeting, removed_at=None
+    )
+    form = ModeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how they attend."))
+    else:
+        try:
+            services.participant_set_mode(
+                actor=request.user, participant=participant, mode=form.cleaned_data["mode"]
+            )
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Saved."))
+    target = "meeting_respond" if request.POST.get("next") == "respond" else "meeting_invitations"
+    return redirect(target, pk=meeting.pk)
+
+
+@staff_required
+@require_POST
+def participant_remove(request, pk, participant_pk):
+    meeting, ctx = _load(request, pk)
+    participant = get_object_or_404(Participant, pk=participant_pk, meeting=meeting)
+    if refused := _refuse(request, ctx, "invitations.change"):
+        return refused
+    try:
+        services.participant_remove(actor=request.user, participant=participant, request=request)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("%(who)s is no longer invited.") % {"who": participant})
+    return redirect("meeting_invitations", pk=meeting.pk)
+
+
+@staff_required
+@require_POST
+def invitations_send(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "invitations.change"):
+        return refused
+    try:
+        sent = services.invitations_send(actor=request.user, meeting=meeting, request=request)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request,
+            _("%(n)s invitations with the proposed times will be sent.") % {"n": sent}
+            if sent
+            else _("Everyone has already been sent the invitation."),
+        )
+    return redirect("meeting_invitations", pk=meeting.pk)
+
+
+@staff_required
+def schedule(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "meeting.schedule"):
+        return refused
+    options = meeting.time_options.annotate(suits_count=Count("votes", filter=Q(votes__suits=True)))
+    if not options:
+        messages.error(request, _("First agree a time with the person and relatives."))
+        return redirect("meeting_time", pk=meeting.pk)
+    form = ScheduleForm(
+        request.POST or None,
+        options=options,
+        initial={"duration_minutes": meeting.duration_minutes, "location": meeting.location},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.meeting_schedule(
+                actor=request.user,
+                meeting=meeting,
+                starts_at=data["option"].starts_at,
+                duration_minutes=data["duration_minutes"],
+                location=data["location"],
+                request=request,
+            )
+        except DomainError as exc:
+            if exc.field == "starts_at":
+                form.add_error("option", str(exc.message))
+            else:
+                apply_domain_error(form, exc)
+        else:
+            messages.success(
+                request, _("The meeting is scheduled and the invitations will be sent.")
+            )
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Fix the time"),
+        intro=_(
+            "Pick one of the times agreed with the person. Everyone invited gets the invitation."
+        ),
+        submit=_("Fix the time and send invitations"),
+    )
+
+
+@staff_required
+def reschedule(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "meeting.reschedule"):
+        return refused
+    form = RescheduleForm(
+        request.POST or None,
+        initial={
+            "starts_at": meeting.starts_at,
+            "duration_minutes": meeting.duration_minutes,
+            "location": meeting.location,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.meeting_reschedule(
+                actor=request.user,
+                meeting=meeting,
+                starts_at=data["starts_at"],
+                duration_minutes=data["duration_minutes"],
+                location=data["location"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The new time was saved; everyone invited will be told."))
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("New time"),
+        intro=_("Everyone invited is sent the new time and asked to answer again."),
+        submit=_("Save the new time"),
+    )
+
+
+@staff_required
+def cancel(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "meeting.cancel"):
+        return refused
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_cancel(
+                actor=request.user,
+                meeting=meeting,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.warning(
+                request, _("The meeting was cancelled; everyone invited will be told.")
+            )
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Cancel the meeting"),
+        intro=_("Everyone already invited is told that the meeting is cancelled, with the reason."),
+        submit=_("Cancel the meeting"),
+    )
+
+
+@staff_required
+def respond(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "participation.respond"):
+        return refused
+    participant = ctx.participant
+    options = list(meeting.time_options.all()) if meeting.state == S.CONVENING else []
+    votes = dict(TimeVote.objects.filter(participant=participant).values_list("option_id", "suits"))
+    initial = {"mode": participant.mode}
+    if participant.response != Participant.Response.NEEDS_ACTION:
+        initial["response"] = participant.response
+    form = RespondForm(request.POST or None, options=options, votes=votes, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.participation_respond(
+                actor=request.user,
+                participant=participant,
+                response=form.cleaned_data["response"],
+                mode=form.cleaned_data["mode"],
+            )
+            if options:
+                services.time_vote(actor=request.user, meeting=meeting, suits=form.suits())
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Your answer was saved."))
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Your answer"),
+        intro=_("Tick the times that suit you.") if options else "",
+        submit=_("Send my answer"),
+    )
+
+
+# --- 4. Preparation ---
+
+
+@staff_required
+def preparation(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "preparation.record"):
+        return refused
+    participant = ctx.participant
+    steps = list(participant.preparation_steps.all().order_by("pk"))
+    form = PreparationForm(
+        request.POST or None, steps=steps, initial={"minutes": participant.preparation_minutes}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.preparation_record(
+                actor=request.user,
+                meeting=meeting,
+                done_tasks=form.cleaned_data["done"],
+                minutes=form.cleaned_data["minutes"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Your preparation was saved."))
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Preparation"),
+        intro=_("The checklist of your role (%(role)s). Record the minutes you spent.")
+        % {"role": Role(participant.role).label if participant.role else "–"},
+        submit=_("Save"),
+    )
+
+
+@staff_required
+def contribution_add(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "contribution.add"):
+        return refused
+    form = ContributionForm(request.POST or None, person=meeting.person)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.contribution_add(
+                actor=request.user,
+                meeting=meeting,
+                author=data["author"],
+                relative=data["relative"],
+                what_matters=data["what_matters"],
+                questions=data["questions"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Saved. It is shown at the top of the meeting."))
+            return redirect(_detail(meeting))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("What matters to you?"),
+        intro=_(
+            "The person's and relatives' own words and questions, gathered before the meeting "
+            "so no one is asked the same things twice."
+        ),
+        submit=_("Save"),
+    )
+
+
+# --- 5. The meeting day ---
+
+
+def _agenda(meeting, notes, conflicts=None):
+    conflicts = conflicts or {}
+    rows = []
+    for item in AgendaItem:
+        lead = AGENDA_LEADS[item]
+        if lead == Role.PHYSICIAN and meeting.kind == MeetingKind.SMALL:
+            lead = Role.NURSE
+        note = notes.get(item.value)
+        conflict = conflicts.get(item.value)
+        form = AgendaNoteForm(
+            initial={
+                "text": note.text if note else "",
+                "base_revision": note.revision if note else 0,
+            },
+            prefix=f"item{item.value}",
+        )
+        if conflict is not None:
+            form = AgendaNoteForm(
+                initial={"text": conflict[0], "base_revision": conflict[1].revision},
+                prefix=f"item{item.value}",
+            )
+        rows.append(
+            {
+                "item": item,
+                "lead": Role(lead).label if lead else _("Everyone"),
+                "hint": AGENDA_HINTS[item],
+                "note": note,
+                "form": form,
+                "conflict": conflict[1] if conflict else None,
+            }
+        )
+    return rows
+
+
+def _render_day(request, meeting, ctx, *, conflicts=None, status=200):
+    actions = allowed_actions(ctx)
+    participants = active_participants(meeting)
+    notes = {n.item: n for n in meeting.agenda_notes.select_related("updated_by")}
+    decisions = list(
+        meeting.decisions.select_related("organisation", "responsible").order_by(
+            "organisation__name", "created_at", "pk"
+        )
+    )
+    confirmations = {
+        c.organisation_id: c for c in meeting.confirmations.select_related("confirmed_by")
+    }
+    acting = _acting_orgs(ctx)
+    acting_ids = {o.pk for o in acting}
+    by_org = _decisions_by_org(decisions, confirmations, participants)
+    for row in by_org:
+        row["mine"] = row["organisation"].pk in acting_ids and "decision.edit" in actions
+    can_edit_notes = "notes.edit" in actions
+    return render(
+        request,
+        "meetings/meeting_day.html",
+        {
+            "meeting": meeting,
+            "ctx": ctx,
+            "actions": actions,
+            "agenda": _agenda(meeting, notes, conflicts),
+            "can_edit_notes": can_edit_notes,
+            "participants": participants,
+            "attendance_form": AttendanceForm(
+                participants=participants, meeting=meeting, auto_id="att-%s"
+            )
+            if can_edit_notes
+            else None,
+            "contributions": list(meeting.contributions.select_related("relative")),
+            "private_topics": list(
+                meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
+                    "organisation"
+                )
+            ),
+            "private_form": PrivateTopicForm(
+                organisations=_care_orgs(ctx.user), auto_id="private-%s"
+            )
+            if "private_topic.add" in actions
+            else None,
+            "by_org": by_org,
+            "decision_form": DecisionForm(
+                organisations=acting, auto_id="decision-%s", initial={"responsible": ctx.user.pk}
+            )
+            if acting and "decision.edit" in actions
+            else None,
+            "agreements": list(meeting.agreements.select_related("organisation")),
+            "agreement_form": AgreementForm(auto_id="agreement-%s")
+            if "agreement.add" in actions
+            else None,
+            "show_address": ctx.participant is not None,
+        },
+        status=status,
+    )
+
+
+@staff_required
+def meeting_day(request, pk):
+    meeting, ctx = _load(request, pk)
+    if meeting.state not in (S.SCHEDULED, S.HELD, S.CLOSED):
+        messages.info(request, _("The meeting page opens when the meeting is scheduled."))
+        return redirect(_detail(meeting))
+    return _render_day(request, meeting, ctx)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@staff_required
+@require_POST
+def note_save(request, pk, item):
+    meeting, ctx = _load(request, pk)
+    as_json = _wants_json(request)
+    form = AgendaNoteForm(request.POST, prefix=f"item{item}")
+    if item not in AgendaItem.values:
+        raise Http404
+    if not form.is_valid():
+        if as_json:
+            return JsonResponse(
+                {"ok": False, "message": _("The notes could not be read.")}, status=400
+            )
+        messages.error(request, _("The notes could not be read."))
+        return redirect(_day(meeting, f"item-{item}"))
+    text = form.cleaned_data["text"]
+    try:
+        note = services.agenda_note_save(
+            actor=request.user,
+            meeting=meeting,
+            item=item,
+            text=text,
+            base_revision=form.cleaned_data["base_revision"],
+        )
+    except services.NoteConflict as exc:
+        if as_json:
+            return JsonResponse(
+                {
+                    "ok": False,
+                    "conflict": True,
+                    "message": str(exc.message),
+                    "text": exc.current.text,
+                    "revision": exc.current.revision,
+                },
+                status=409,
+            )
+        messages.error(request, str(exc.message))
+        return _render_day(request, meeting, ctx, conflicts={item: (text, exc.current)}, status=409)
+    except DomainError as exc:
+        if as_json:
+            return JsonResponse({"ok": False, "message": str(exc.message)}, status=403)
+        messages.error(request, str(exc.message))
+        return redirect(_day(meeting, f"item-{item}"))
+    if as_json:
+        return JsonResponse(
+            {
+                "ok": True,
+                "revision": note.revision,
+                "saved_at": timezone.localtime(note.updated_at).strftime("%H:%M:%S"),
+            }
+        )
+    messages.success(request, _("The notes were saved."))
+    return redirect(_day(meeting, f"item-{item}"))
+
+
+@staff_required
+@require_POST
+def attendance(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "notes.edit"):
+        return refused
+    participants = active_participants(meeting)
+    form = AttendanceForm(request.POST, participants=participants)
+    if form.is_valid():
+        try:
+            services.attendance_record(
+                actor=request.user,
+                meeting=meeting,
+                attendance=form.attendance(),
+                actual_start=form.cleaned_data["actual_start"],
+                actual_end=form.cleaned_data["actual_end"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("Attendance was saved."))
+            return redirect(_day(meeting, "attendance"))
+    return render(
+        request,
+        "meetings/attendance_form.html",
+        {"meeting": meeting, "form": form},
+        status=400,
+    )
+
+
+@staff_required
+def private_topic_add(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "private_topic.add"):
+        return refused
+    orgs = _care_orgs(request.user)
+    form = PrivateTopicForm(request.POST or None, organisations=orgs)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.private_topic_add(
+                actor=request.user,
+                meeting=meeting,
+                organisation=data["organisation"],
+                raised_by=data["raised_by"],
+                text=data["text"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The topic was noted for your organisation only."))
+            return redirect(_day(meeting, "private"))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("A topic outside the group"),
+        intro=_(
+            "Something the person or a relative wants to take up outside the group. It is kept "
+            "out of the shared notes and seen only by your organisation."
+        ),
+        submit=_("Save"),
+        cancel=_day(meeting),
+    )
+
+
+# --- 6. Decisions and agreements ---
+
+
+@staff_required
+def decision_edit(request, pk, decision_pk=None):
+    meeting, ctx = _load(request, pk)
+    decision = None
+    if decision_pk is not None:
+        decision = get_object_or_404(
+            Decision.objects.select_related("organisation"), pk=decision_pk, meeting=meeting
+        )
+        if refused := _refuse(
+            request,
+            ctx,
+            "decision.edit",
+            organisation_id=decision.organisation_id,
+            to=_day(meeting, "decisions"),
+        ):
+            return refused
+        organisations = [decision.organisation]
+        initial = {
+            "organisation": decision.organisation_id,
+            "category": decision.category,
+            "description": decision.description,
+            "responsible": decision.responsible_id,
+            "due_date": decision.due_date,
+            "person_answer": decision.person_answer,
+        }
+    else:
+        organisations = _acting_orgs(ctx)
+        if not organisations:
+            return _refuse(request, ctx, "decision.edit", organisation_id=None) or redirect(
+                _detail(meeting)
+            )
+        if refused := _refuse(request, ctx, "decision.edit", organisation_id=organisations[0].pk):
+            return refused
+        initial = {"responsible": request.user.pk}
+    form = DecisionForm(request.POST or None, organisations=organisations, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.decision_save(
+                actor=request.user,
+                meeting=meeting,
+                organisation=data["organisation"],
+                category=data["category"],
+                description=data["description"],
+                responsible=data["responsible"],
+                due_date=data["due_date"],
+                person_answer=data["person_answer"],
+                decision=decision,
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The decision was saved."))
+            return redirect(_day(meeting, "decisions"))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Change the decision") if decision else _("New decision"),
+        intro=_("Each organisation enters its own decisions."),
+        submit=_("Save the decision"),
+        cancel=_day(meeting, "decisions"),
+    )
+
+
+@staff_required
+def agreement_add(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "agreement.add"):
+        return refused
+    form = AgreementForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.agreement_add(
+                actor=request.user,
+                meeting=meeting,
+                kind=data["kind"],
+                text=data["text"],
+                situation=data["situation"],
+                contact=data["contact"],
+                organisation=ctx.participant.organisation if ctx.participant else None,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The agreement was saved."))
+            return redirect(_day(meeting, "agreements"))
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Agreement about care"),
+        intro=_(
+            "Goal of care, what to do in acute deterioration, and contingencies: "
+            "if this happens, contact whom."
+        ),
+        submit=_("Save the agreement"),
+        cancel=_day(meeting, "agreements"),
+    )
+
+
+@staff_required
+@require_POST
+def decisions_confirm(request, pk):
+    meeting, ctx = _load(request, pk)
+    try:
+        organisation_id = int(request.POST.get("organisation", ""))
+    except ValueError:
+        organisation_id = None
+    if refused := _refuse(
+        request,
+        ctx,
+        "decisions.confirm",
+        organisation_id=organisation_id,
+        to=_day(meeting, "summary"),
+    ):
+        return refused
+    organisation = get_object_or_404(Organisation, pk=organisation_id)
+    try:
+        services.decisions_confirm(actor=request.user, meeting=meeting, organisation=organisation)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(
+            request, _("%(org)s has confirmed its decisions.") % {"org": organisation.name}
+        )
+    return redirect(_day(meeting, "summary"))
+
+
+# --- 7. Held and closed ---
+
+
+@staff_required
+def mark_held(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "meeting.mark_held"):
+        return refused
+    initial = {}
+    start = meeting.actual_start or meeting.starts_at
+    if start and start <= timezone.now():
+        initial = {
+            "actual_start": start,
+            "actual_end": meeting.actual_end
+            or start + dt.timedelta(minutes=meeting.duration_minutes),
+        }
+    form = MarkHeldForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.meeting_mark_held(
+                actor=request.user,
+                meeting=meeting,
+                actual_start=form.cleaned_data["actual_start"],
+                actual_end=form.cleaned_data["actual_end"],
+                request=request,
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(
+                request, _("The meeting is marked as held. Record the minutes per participant.")
+            )
+            return redirect("meeting_minutes", pk=meeting.pk)
+    return _form_page(
+        request,
+        meeting,
+        form,
+        title=_("Mark as held"),
+        intro=_("When did the meeting actually start and end?"),
+        submit=_("Mark as held"),
+    )
+
+
+@staff_required
+def minutes(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "minutes.record"):
+        return refused
+    staff = [p for p in active_participants(meeting) if p.kind == Participant.Kind.STAFF]
+    editable = [p for p in staff if ctx.is_convener or p.user_id == request.user.pk]
+    posted, posted_pk = None, None
+    if request.method == "POST":
+        try:
+            posted_pk = int(request.POST.get("participant", ""))
+        except ValueError:
+            posted_pk = None
+        participant = next((p for p in editable if p.pk == posted_pk), None)
+        if participant is None:
+            messages.error(request, _("Only the convener can record minutes for others."))
+            return redirect("meeting_minutes", pk=meeting.pk)
+        posted = MinutesForm(request.POST, prefix=f"p{participant.pk}")
+        if posted.is_valid():
+            try:
+                services.minutes_record(
+                    actor=request.user,
+                    participant=participant,
+                    preparation_minutes=posted.cleaned_data["preparation_minutes"],
+                    travel_minutes=posted.cleaned_data["travel_minutes"],
+                    meeting_minutes=posted.cleaned_data["meeting_minutes"],
+                )
+            except DomainError as exc:
+                apply_domain_error(posted, exc)
+            else:
+                messages.success(request, _("Minutes saved for %(who)s.") % {"who": participant})
+                return redirect("meeting_minutes", pk=meeting.pk)
+    rows = []
+    for p in staff:
+        form = None
+        if p in editable:
+            if posted is not None and p.pk == posted_pk:
+                form = posted
+            else:
+                form = MinutesForm(
+                    prefix=f"p{p.pk}",
+                    initial={
+                        "preparation_minutes": p.preparation_minutes,
+                        "travel_minutes": p.travel_minutes if p.travel_minutes is not None else 30,
+                        "meeting_minutes": p.meeting_minutes,
+                    },
+                )
+        rows.append((p, form))
+    return render(
+        request,
+        "meetings/minutes.html",
+        {
+            "meeting": meeting,
+            "rows": rows,
+            "can_close": can(ctx, "meeting.close"),
+        },
+        status=400 if posted is not None and posted.errors else 200,
+    )
+
+
+@staff_required
+@require_POST
+def close(request, pk):
+    meeting, ctx = _load(request, pk)
+    if refused := _refuse(request, ctx, "meeting.close"):
+        return refused
+    try:
+        services.meeting_close(actor=request.user, meeting=meeting, request=request)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The meeting is closed. Follow-up continues per organisation."))
+    return redirect(_detail(meeting))
