@@ -1,0 +1,150 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from participants import audit
+from participants.models import AccessLog, Role
+from participants.selectors import active_memberships
+from vom.errors import DomainError
+
+from . import cache as report_cache
+from . import charts, exports, figures, selectors, services
+from .costs import CostModel
+from .forms import CostSettingsForm, ReportFilterForm, rate_field_names
+from .labels import summary_groups
+from .models import COSTED_ROLES
+
+EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": exports.XLSX_TYPE}
+
+
+def _filter(request):
+    """The scope (404 when not allowed), the filter form and the period, or None when the
+    form has errors."""
+    scope = selectors.report_scope(request.user, request.GET.get("organisation"))
+    default = figures.Period.last_months(12)
+    data = request.GET.copy()
+    data.setdefault("date_from", default.start.isoformat())
+    data.setdefault("date_to", default.end.isoformat())
+    data["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
+    form = ReportFilterForm(
+        data,
+        organisations=selectors.organisation_choices(request.user),
+        allow_all=selectors.is_steering_group(request.user),
+    )
+    period = form.period if form.is_valid() else None
+    return scope, form, period
+
+
+def _report(scope, period):
+    return report_cache.report_for(period, scope.organisation, suppressed=scope.suppressed)
+
+
+def _chart_labels():
+    return {
+        "by_month": _("Meetings per month"),
+        "initiated": _("Initiated"),
+        "held": _("Held"),
+        "cancelled": _("Cancelled"),
+        "cost_by_month": _("Cost per held meeting per month (SEK)"),
+        "mean_cost": _("Cost per meeting"),
+        "attendance": _("Share of held meetings each role attended"),
+        "cost_by_role": _("Cost per held meeting by role (SEK)"),
+        "reasons": _("Reasons for the initiative"),
+        "region": _("Region"),
+    }
+
+
+@login_required
+def dashboard(request):
+    scope, form, period = _filter(request)
+    context = {"form": form, "scope": scope}
+    if period is not None:
+        report = _report(scope, period)
+        query = request.GET.copy()
+        query["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
+        query["date_from"], query["date_to"] = period.start.isoformat(), period.end.isoformat()
+        context.update(
+            report=report,
+            summary_groups=summary_groups(report),
+            charts=charts.charts_for(report, _chart_labels()),
+            query=query.urlencode(),
+            may_edit_rates=scope.organisation is not None
+            and scope.organisation in selectors.managed_organisations(request.user),
+        )
+    return render(request, "reports/dashboard.html", context)
+
+
+def _log_export(request, scope, what: str):
+    membership = next(
+        (
+            m
+            for m in active_memberships(request.user)
+            if scope.organisation is not None
+            and m.organisation_id == scope.organisation.pk
+            and m.role in selectors.REPORT_ROLES
+        ),
+        None,
+    )
+    audit.log_access(
+        request,
+        person=None,
+        action=AccessLog.Action.EXPORT,
+        membership=membership,
+        object_type=f"reports.{what}",
+    )
+
+
+@login_required
+def export(request, what: str, fmt: str):
+    if fmt not in EXPORT_FORMATS or what not in ("figures", "meetings"):
+        raise Http404
+    scope, _form, period = _filter(request)
+    if period is None:
+        messages.error(request, _("Correct the period before exporting."))
+        return redirect(f"{reverse('reports:dashboard')}?{request.GET.urlencode()}")
+    if what == "meetings":
+        if not scope.rows_allowed or scope.organisation is None:
+            raise Http404
+        meetings = selectors.meetings_for_export(scope.organisation, period)
+        writer = exports.meetings_csv if fmt == "csv" else exports.meetings_xlsx
+        stream = writer(meetings, scope.organisation)
+    else:
+        report = _report(scope, period)
+        stream = exports.figures_csv(report) if fmt == "csv" else exports.figures_xlsx(report)
+    _log_export(request, scope, what)
+    response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])
+    filename = exports.export_filename(what, period, scope.organisation, fmt)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+def rates(request, org_pk):
+    organisation = selectors.get_rates_organisation(request.user, org_pk)
+    cost_model = CostModel.load()
+    form = CostSettingsForm(request.POST or None, organisation=organisation, cost_model=cost_model)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cost_settings_update(
+                actor=request.user,
+                organisation=organisation,
+                rates=form.rates(),
+                settings=form.settings(),
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(request, _("The rates are saved."))
+            return redirect(f"{reverse('reports:dashboard')}?organisation={organisation.pk}")
+    roles = [
+        (Role(role).label, form[rate_field_names(role)[0]], form[rate_field_names(role)[1]])
+        for role in COSTED_ROLES
+    ]
+    return render(
+        request,
+        "reports/rates.html",
+        {"organisation": organisation, "form": form, "roles": roles},
+    )
