@@ -1,0 +1,138 @@
+"""The access log is append-only in the database itself (PostgreSQL trigger, migrations 0002/0004),
+and the retention purge is the one narrow way out for rows older than the retention period."""
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from participants.models import AccessLog
+
+from .conftest import require_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def postgres(db):
+    """Skip on SQLite when run locally; in CI (VOM_REQUIRE_SERVICES) that is a failure."""
+    if connection.vendor != "postgresql":
+        message = "the append-only trigger exists only on PostgreSQL (set DATABASE_URL)"
+        if settings.VOM_REQUIRE_SERVICES:
+            pytest.fail(message + " and VOM_REQUIRE_SERVICES is set")
+        pytest.skip(message)
+    db_settings = connection.settings_dict
+    require_service(
+        "PostgreSQL",
+        f"postgres://{db_settings['HOST'] or '127.0.0.1'}:{db_settings['PORT'] or 5432}",
+    )
+
+
+def _row(area, years_ago: float = 0) -> AccessLog:
+    return AccessLog.objects.create(
+        at=timezone.now() - dt.timedelta(days=365.25 * years_ago),
+        user=area.alice,
+        organisation=area.health_care,
+        role="nurse",
+        person=area.person,
+        action=AccessLog.Action.VIEW,
+    )
+
+
+def _refused(sql: str, params) -> None:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
+
+
+def test_update_is_refused(postgres, area):
+    row = _row(area)
+    _refused("UPDATE participants_accesslog SET action = 'list' WHERE id = %s", [row.pk])
+    _refused("UPDATE participants_accesslog SET person_id = NULL WHERE id = %s", [row.pk])
+    row.refresh_from_db()
+    assert row.action == AccessLog.Action.VIEW
+
+
+def test_delete_is_refused(postgres, area):
+    row = _row(area)
+    _refused("DELETE FROM participants_accesslog WHERE id = %s", [row.pk])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AccessLog.objects.filter(pk=row.pk).delete()
+    assert AccessLog.objects.filter(pk=row.pk).exists()
+
+
+def test_even_old_rows_cannot_be_updated(postgres, area):
+    row = _row(area, years_ago=9)
+    _refused("UPDATE participants_accesslog SET action = 'list' WHERE id = %s", [row.pk])
+
+
+def test_a_declared_purge_cannot_reach_rows_younger_than_five_years(postgres, area):
+    young = _row(area, years_ago=3)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # a cutoff inside the five years is ignored by the trigger
+        cursor.execute(
+            "SELECT set_config('vom.accesslog_purge_before', %s, true)",
+            [timezone.now().isoformat()],
+        )
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            cursor.execute("DELETE FROM participants_accesslog WHERE id = %s", [young.pk])
+        cursor.execute("SELECT set_config('vom.accesslog_purge_before', '', true)")
+    assert AccessLog.objects.filter(pk=young.pk).exists()
+
+
+def test_purge_deletes_only_rows_older_than_the_retention(area, settings, capsys):
+    """On any database; on PostgreSQL this also proves the trigger lets exactly these go."""
+    settings.AUDIT_RETENTION_YEARS = 6
+    old = _row(area, years_ago=7)
+    kept = [_row(area, years_ago=5.5), _row(area, years_ago=1), _row(area)]
+
+    call_command("purge_access_log", "--dry-run")
+    assert "would delete 1 " in capsys.readouterr().out
+    assert AccessLog.objects.filter(pk=old.pk).exists()
+
+    call_command("purge_access_log")
+    assert "deleted 1 " in capsys.readouterr().out
+    assert not AccessLog.objects.filter(pk=old.pk).exists()
+    assert AccessLog.objects.filter(pk__in=[r.pk for r in kept]).count() == 3
+
+
+def test_purge_permission_ends_with_the_purge_statement(postgres, area, settings):
+    settings.AUDIT_RETENTION_YEARS = 6
+    kept = [_row(area, years_ago=7), _row(area, years_ago=1)]
+    call_command("purge_access_log")
+    # the rest of the transaction is guarded again
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('vom.accesslog_purge_before', true)")
+        assert cursor.fetchone()[0] in ("", None)
+    _refused("DELETE FROM participants_accesslog WHERE id = %s", [kept[1].pk])
+
+
+def test_purge_refuses_a_retention_below_five_years(db):
+    from participants.services import access_log_purge
+    from vom.errors import DomainError
+
+    with pytest.raises(DomainError):
+        access_log_purge(dry_run=False, years=4)
+
+
+def test_retention_setting_cannot_be_below_five_years():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import vom.settings"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={"SECRET_KEY": "x", "AUDIT_RETENTION_YEARS": "3", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "AUDIT_RETENTION_YEARS must be at least 5" in result.stderr

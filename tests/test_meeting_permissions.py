@@ -1,0 +1,114 @@
+"""The permission table, cell by cell: every action for every persona, in a state where the
+action is possible, and refused in every state where it is not."""
+
+import pytest
+
+from meetings.models import Meeting
+from meetings.permissions import PERMISSIONS, MeetingContext, can, require
+from meetings.selectors import meetings_visible_to
+from vom.errors import DomainError
+
+S = Meeting.State
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["nurse", "physician", "assessor", "coordinator", "contact", "outsider"]
+ALL_IN_MEETING = frozenset(PERSONAS) - {"outsider"}
+
+# action -> (state to test in, personas allowed). Org-scoped actions are tested for the
+# persona's own organisation (see test_org_scoped_actions_only_for_own_organisation).
+EXPECTED = {
+    # before consent only the initiator's organisation (here home health care) sees it
+    "consent.record": (S.INITIATED, {"nurse", "physician"}),
+    "consent.withdraw": (S.SCHEDULED, ALL_IN_MEETING),
+    "convening.start": (S.CONSENT, {"nurse", "physician"}),
+    "invitations.change": (S.SCHEDULED, {"nurse"}),
+    "time.agree": (S.CONVENING, {"nurse"}),
+    "meeting.schedule": (S.CONVENING, {"nurse", "physician"}),
+    "meeting.reschedule": (S.SCHEDULED, {"nurse", "physician"}),
+    "meeting.cancel": (S.SCHEDULED, {"nurse"}),
+    "participation.respond": (S.SCHEDULED, ALL_IN_MEETING),
+    "preparation.record": (S.SCHEDULED, ALL_IN_MEETING),
+    "contribution.add": (S.SCHEDULED, ALL_IN_MEETING),
+    "notes.edit": (S.SCHEDULED, ALL_IN_MEETING),
+    "private_topic.add": (S.SCHEDULED, ALL_IN_MEETING),
+    "agreement.add": (S.SCHEDULED, ALL_IN_MEETING),
+    "decision.edit": (S.SCHEDULED, ALL_IN_MEETING),
+    "decisions.confirm": (S.SCHEDULED, ALL_IN_MEETING),
+    "meeting.mark_held": (S.SCHEDULED, {"nurse", "physician"}),
+    "minutes.record": (S.HELD, ALL_IN_MEETING),
+    "meeting.close": (S.HELD, {"nurse"}),
+}  # fmt: skip
+
+ORG_OF = {
+    "nurse": "health_care",
+    "physician": "health_care",
+    "assessor": "assessment",
+    "coordinator": "home_help",
+    "contact": "home_help",
+    "outsider": "outsider_org",
+}
+
+
+def test_every_action_has_an_expectation():
+    assert set(EXPECTED) == set(PERMISSIONS)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_permission_cells(marea, meeting_in, action):
+    state, allowed = EXPECTED[action]
+    meeting = meeting_in(state)
+    rule = PERMISSIONS[action]
+    for persona in PERSONAS:
+        user = getattr(marea, persona)
+        ctx = MeetingContext.build(user, meeting)
+        org_id = getattr(marea, ORG_OF[persona]).pk if rule.org_scoped else None
+        assert can(ctx, action, organisation_id=org_id) == (persona in allowed), (action, persona)
+        if persona not in allowed:
+            with pytest.raises(DomainError):
+                require(ctx, action, organisation_id=org_id)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+def test_actions_are_refused_in_other_states(marea, meeting_in, action):
+    rule = PERMISSIONS[action]
+    for state in (S.DECLINED, S.CANCELLED):
+        if state in rule.states:
+            continue
+        meeting = meeting_in(state)
+        ctx = MeetingContext.build(marea.nurse, meeting)
+        assert not can(ctx, action, organisation_id=marea.health_care.pk)
+
+
+@pytest.mark.parametrize("action", ["decision.edit", "decisions.confirm"])
+def test_org_scoped_actions_only_for_own_organisation(marea, meeting_in, action):
+    meeting = meeting_in(S.SCHEDULED)
+    assessor = MeetingContext.build(marea.assessor, meeting)
+    assert can(assessor, action, organisation_id=marea.assessment.pk)
+    assert not can(assessor, action, organisation_id=marea.home_help.pk)
+    assert not can(assessor, action, organisation_id=marea.health_care.pk)
+    coordinator = MeetingContext.build(marea.coordinator, meeting)
+    assert can(coordinator, action, organisation_id=marea.home_help.pk)
+    assert not can(coordinator, action, organisation_id=marea.assessment.pk)
+
+
+def test_outsider_sees_no_meeting_in_any_state(marea, meeting_in):
+    for state in S.values:
+        meeting = meeting_in(state)
+        assert not meetings_visible_to(marea.outsider).filter(pk=meeting.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("state", "partner_sees"),
+    [
+        (S.INITIATED, False),
+        (S.CONSENT, True),
+        (S.SCHEDULED, True),
+        (S.DECLINED, False),
+        (S.HELD, True),
+    ],
+)
+def test_partner_visibility_follows_consent(marea, meeting_in, state, partner_sees):
+    meeting = meeting_in(state)
+    for partner in (marea.coordinator, marea.assessor, marea.contact):
+        assert meetings_visible_to(partner).filter(pk=meeting.pk).exists() == partner_sees
+    assert meetings_visible_to(marea.nurse).filter(pk=meeting.pk).exists()
