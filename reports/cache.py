@@ -4,20 +4,51 @@ Over a large area the figures take a few seconds to compute; managers look at th
 period again and again, and figures a few minutes old serve them as well. The page shows
 when the figures were computed. A change of an organisation's rates starts a new
 generation, so the manager who changed them sees the effect at once.
+
+A web request never computes a large report itself (`report_or_pending`): the default
+dashboards are warmed by beat, small periods are computed at once, and a large period
+nobody has asked for yet is computed by a Celery task while the page says so and reloads.
 """
+
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from meetings.models import Meeting
+
 from . import figures
 from .suppression import suppress
 
+logger = logging.getLogger(__name__)
+
 GENERATION_KEY = "reports:generation"
+# How long a background computation may take before another request may start it again,
+# and how long a failed one is shown as failed before it is tried again.
+PENDING_SECONDS = 600
+FAILED_SECONDS = 300
 
 
 def _seconds() -> int:
     return int(getattr(settings, "REPORTS_CACHE_SECONDS", 300))
+
+
+def _inline_max_meetings() -> int:
+    return int(getattr(settings, "REPORTS_INLINE_MAX_MEETINGS", 10_000))
+
+
+def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports:v1") -> str:
+    return ":".join(
+        [
+            prefix,
+            str(cache.get(GENERATION_KEY, 0)),
+            str(organisation.pk) if organisation else "all",
+            period.start.isoformat(),
+            period.end.isoformat(),
+            "s" if suppressed else "u",
+        ]
+    )
 
 
 def bump_generation() -> None:
@@ -46,22 +77,78 @@ def report_for(
     seconds = _seconds()
     if seconds <= 0:
         return build()
-    generation = cache.get(GENERATION_KEY, 0)
-    key = ":".join(
-        [
-            "reports:v1",
-            str(generation),
-            str(organisation.pk) if organisation else "all",
-            period.start.isoformat(),
-            period.end.isoformat(),
-            "s" if suppressed else "u",
-        ]
-    )
+    key = _key(period, organisation, suppressed)
     report = None if refresh else cache.get(key)
     if report is None:
         report = build()
         cache.set(key, report, seconds)
     return report
+
+
+def cached_report(period: figures.Period, organisation, *, suppressed: bool):
+    """The stored report for the scope, or None; never computes."""
+    if _seconds() <= 0:
+        return None
+    return cache.get(_key(period, organisation, suppressed))
+
+
+def meetings_behind(period: figures.Period) -> int:
+    """How many meetings a report over `period` reads at most (every organisation's); one
+    indexed count, used to decide whether the figures can be computed within a request."""
+    in_period = period.within("initiated_at") | period.within("held_at") | period.within("ended_at")
+    return Meeting.objects.filter(in_period).count()
+
+
+def report_or_pending(period: figures.Period, organisation, *, suppressed: bool):
+    """The report if it is stored or small enough to compute now (under
+    REPORTS_INLINE_MAX_MEETINGS meetings, about half a second); otherwise None, with its
+    computation started in the background unless it already runs (see `status`)."""
+    report = cached_report(period, organisation, suppressed=suppressed)
+    if report is not None:
+        return report
+    if _seconds() <= 0 or meetings_behind(period) <= _inline_max_meetings():
+        return report_for(period, organisation, suppressed=suppressed)
+    if cache.get(_key(period, organisation, suppressed, "reports:failed")):
+        return None
+    if cache.add(_key(period, organisation, suppressed, "reports:pending"), 1, PENDING_SECONDS):
+        from .tasks import compute_report
+
+        args = (organisation.pk if organisation else None, period.start.isoformat(),
+                period.end.isoformat(), suppressed)  # fmt: skip
+        try:
+            compute_report.delay(*args)
+        except Exception:  # the broker is down: the manager waits instead of getting nothing
+            logger.warning("report task could not be queued; computing in the request")
+            cache.delete(_key(period, organisation, suppressed, "reports:pending"))
+            return report_for(period, organisation, suppressed=suppressed)
+    # Tasks run in-process without a broker (make run): the report may be there already.
+    return cached_report(period, organisation, suppressed=suppressed)
+
+
+def status(period: figures.Period, organisation, *, suppressed: bool) -> str:
+    """ "failed" when the last background computation failed, else "pending"."""
+    failed = cache.get(_key(period, organisation, suppressed, "reports:failed"))
+    return "failed" if failed else "pending"
+
+
+def compute_in_background(organisation_id: int | None, start: str, end: str, suppressed: bool):
+    """The task's work: compute and store the report, then clear the pending mark. A failure
+    is remembered for FAILED_SECONDS so the page says so instead of trying again at once."""
+    import datetime as dt
+
+    from participants.models import Organisation
+
+    period = figures.Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+    organisation = Organisation(pk=organisation_id) if organisation_id else None
+    try:
+        if organisation is not None:
+            organisation = Organisation.objects.get(pk=organisation_id)
+        report_for(period, organisation, suppressed=suppressed, refresh=True)
+    except Exception:
+        cache.set(_key(period, organisation, suppressed, "reports:failed"), 1, FAILED_SECONDS)
+        raise
+    finally:
+        cache.delete(_key(period, organisation, suppressed, "reports:pending"))
 
 
 def warm_dashboards() -> int:

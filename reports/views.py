@@ -60,9 +60,22 @@ def _chart_labels():
 @login_required
 def dashboard(request):
     scope, form, period = _filter(request)
-    context = {"form": form, "scope": scope}
+    context = {
+        "form": form,
+        "scope": scope,
+        "may_edit_rates": scope.organisation is not None
+        and scope.organisation in selectors.managed_organisations(request.user),
+    }
+    report = None
     if period is not None:
-        report = _report(scope, period)
+        report = report_cache.report_or_pending(
+            period, scope.organisation, suppressed=scope.suppressed
+        )
+        if report is None:
+            context["pending"] = report_cache.status(
+                period, scope.organisation, suppressed=scope.suppressed
+            )
+    if report is not None:
         query = request.GET.copy()
         query["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
         query["date_from"], query["date_to"] = period.start.isoformat(), period.end.isoformat()
@@ -71,8 +84,6 @@ def dashboard(request):
             summary_groups=summary_groups(report),
             charts=charts.charts_for(report, _chart_labels()),
             query=query.urlencode(),
-            may_edit_rates=scope.organisation is not None
-            and scope.organisation in selectors.managed_organisations(request.user),
         )
     return render(request, "reports/dashboard.html", context)
 

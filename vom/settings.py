@@ -232,6 +232,11 @@ CACHES = {
     }
 }
 
+# Reports (reports/cache.py): computed figures are kept this long; a period behind more
+# meetings than REPORTS_INLINE_MAX_MEETINGS is computed by a Celery task, not in the request.
+REPORTS_CACHE_SECONDS = _env_int("REPORTS_CACHE_SECONDS", 300, minimum=0)
+REPORTS_INLINE_MAX_MEETINGS = _env_int("REPORTS_INLINE_MAX_MEETINGS", 10_000, minimum=0)
+
 # Background work. With REDIS_URL, Celery uses Redis as broker; without it, tasks run
 # in-process so `make run` is a working product on a machine with only Python.
 REDIS_URL = env.str("REDIS_URL", default="")
