@@ -33,25 +33,26 @@ class MeetingContext:
     visible: bool = True
 
     @classmethod
-    def build(cls, user, meeting: Meeting) -> "MeetingContext":
+    def build(cls, user, meeting: Meeting, *, visible: bool | None = None) -> "MeetingContext":
+        """`visible=True` when the meeting was just found through `meetings_visible_to`
+        (selectors.get_meeting_for_user): the check is not run a second time."""
         memberships = [m for m in active_memberships(user) if m.role in CARE_ROLES]
         team = frozenset(
             meeting.person.care_team.current().values_list("organisation_id", flat=True)
         )
-        participants = list(
-            meeting.participants.filter(removed_at__isnull=True).values_list(
-                "user_id", "organisation_id", "pk"
-            )
-        )
-        mine = next((pk for uid, _org, pk in participants if uid == user.pk), None)
+        participants = list(meeting.participants.filter(removed_at__isnull=True))
+        if visible is None:
+            visible = meetings_visible_to(user).filter(pk=meeting.pk).exists()
         return cls(
             user=user,
             meeting=meeting,
             care_org_ids=frozenset(m.organisation_id for m in memberships),
             team_org_ids=team,
-            participant=Participant.objects.get(pk=mine) if mine else None,
-            participating_org_ids=frozenset(org for _uid, org, _pk in participants if org),
-            visible=meetings_visible_to(user).filter(pk=meeting.pk).exists(),
+            participant=next((p for p in participants if p.user_id == user.pk), None),
+            participating_org_ids=frozenset(
+                p.organisation_id for p in participants if p.organisation_id
+            ),
+            visible=visible,
         )
 
     def roles_in(self, org_ids) -> set[str]:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -57,7 +57,7 @@ S = Meeting.State
 
 def _load(request, pk, *, log: bool = True) -> tuple[Meeting, MeetingContext]:
     meeting = get_meeting_for_user(request.user, pk, request=request)
-    ctx = MeetingContext.build(request.user, meeting)
+    ctx = MeetingContext.build(request.user, meeting, visible=True)
     if log and request.method == "GET":
         audit.log_access(request, person=meeting.person, action=AccessLog.Action.VIEW, obj=meeting)
     return meeting, ctx
@@ -245,15 +245,8 @@ def meeting_new(request, person_pk):
 
 @staff_required
 def meeting_detail(request, pk):
-    meeting, ctx = _load(request, pk)
-    meeting = (
-        Meeting.objects.select_related(
-            "person", "initiator_organisation", "initiated_by", "convener"
-        )
-        .prefetch_related("reasons")
-        .get(pk=meeting.pk)
-    )
-    ctx.meeting = meeting
+    meeting, ctx = _load(request, pk)  # with person, organisation, initiator and convener
+    prefetch_related_objects([meeting], "reasons")
     actions = allowed_actions(ctx)
     participants = active_participants(meeting)
     consent = services.current_consent(meeting)
