@@ -47,7 +47,7 @@ from .forms import (
 from .models import Decision, Meeting, Participant, TimeVote
 from .permissions import MeetingContext, allowed_actions, can, require
 from .selectors import active_participants, get_meeting_for_user
-from .worklist import state_counts, worklist_for
+from .worklist import open_meetings, state_counts, worklist_for
 
 S = Meeting.State
 
@@ -179,8 +179,9 @@ def next_steps(ctx: MeetingContext, actions: set[str]) -> list[Step]:
 @staff_required
 def meeting_list(request):
     state = request.GET.get("state", "")
-    items = worklist_for(request.user)
-    counts = state_counts(request.user)
+    base = open_meetings(request.user)
+    items = worklist_for(request.user, base=base)
+    counts = state_counts(request.user, base)
     from .selectors import meetings_visible_to
 
     meetings = meetings_visible_to(request.user).select_related("person", "convener")

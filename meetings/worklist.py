@@ -51,7 +51,13 @@ def _worklist_meetings(user):
     )
 
 
-def _annotated(user):
+def open_meetings(user):
+    """The user's open meetings (`_worklist_meetings`) to hand to both `worklist_for` and
+    `state_counts` on one page, so their lookups run once."""
+    return _worklist_meetings(user)
+
+
+def _annotated(user, base=None):
     mine = Participant.objects.filter(meeting=OuterRef("pk"), user=user, removed_at__isnull=True)
     open_steps = (
         PreparationStep.objects.filter(
@@ -72,7 +78,7 @@ def _annotated(user):
         )
     )
     return (
-        _worklist_meetings(user)
+        (base if base is not None else _worklist_meetings(user))
         .select_related("person", "convener")
         .annotate(
             my_response=Subquery(mine.values("response")[:1]),
@@ -85,14 +91,14 @@ def _annotated(user):
     )
 
 
-def worklist_for(user, *, limit: int = 200) -> list[WorkItem]:
+def worklist_for(user, *, limit: int = 200, base=None) -> list[WorkItem]:
     """Meetings with something for this user to do, soonest first."""
     care_orgs = care_organisation_ids(user)
     if not care_orgs:
         return []
     now = timezone.now()
     items = []
-    for meeting in _annotated(user)[:limit]:
+    for meeting in _annotated(user, base)[:limit]:
         item = WorkItem(meeting)
         tasks = item.tasks
         is_convener = meeting.convener_id == user.pk
@@ -131,12 +137,12 @@ def worklist_for(user, *, limit: int = 200) -> list[WorkItem]:
     return items
 
 
-def state_counts(user) -> list[tuple[str, str, int]]:
+def state_counts(user, base=None) -> list[tuple[str, str, int]]:
     """The user's open meetings (see `_worklist_meetings`), by state: (state, label, count)."""
     if not care_organisation_ids(user):
         return []
     rows = dict(
-        _worklist_meetings(user)
+        (base if base is not None else _worklist_meetings(user))
         .order_by()
         .values_list("state")
         .annotate(n=Count("pk"))
