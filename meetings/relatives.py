@@ -76,10 +76,16 @@ def meetings_for_relative(relative: Relative) -> QuerySet[Meeting]:
     )
 
 
-def get_meeting_for_relative(relative: Relative, pk) -> Meeting:
+def get_meeting_for_relative(relative: Relative, pk, *, request=None) -> Meeting:
+    """The meeting if this relative may see it; 404 otherwise. With `request`, a refused look
+    at a meeting that exists is logged as denied (as for staff, selectors.log_denied)."""
     try:
         return meetings_for_relative(relative).select_related("person", "convener").get(pk=pk)
     except (Meeting.DoesNotExist, ValueError, TypeError):
+        if request is not None:
+            from .selectors import log_denied
+
+            log_denied(request, Meeting.objects.filter(pk=pk).select_related("person"))
         raise Http404 from None
 
 

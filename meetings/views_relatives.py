@@ -71,7 +71,7 @@ def home(request):
 @relative_required
 def meeting(request, pk):
     relative = request.relative
-    meeting = rel.get_meeting_for_relative(relative, pk)
+    meeting = rel.get_meeting_for_relative(relative, pk, request=request)
     upcoming = meeting.state in rel.UPCOMING_STATES
     form = RelativeContributionForm(request.POST or None) if upcoming else None
     if request.method == "POST":
@@ -115,7 +115,7 @@ def meeting(request, pk):
 
 @relative_required
 def summary_pdf(request, pk):
-    meeting = rel.get_meeting_for_relative(request.relative, pk)
+    meeting = rel.get_meeting_for_relative(request.relative, pk, request=request)
     if meeting.state not in SUMMARY_STATES:
         raise Http404
     document = summary_services.latest_document(meeting, request.LANGUAGE_CODE)

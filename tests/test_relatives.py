@@ -294,6 +294,15 @@ def test_another_persons_meeting_is_404(held, marea, other_meeting, media):
     assert not Contribution.objects.filter(meeting=other_meeting).exists()
     home = client.get(reverse("relatives_home")).content.decode()
     assert other_meeting.person.last_name not in home or other_meeting.person.first_name not in home
+    # each refused look is in the other person's access log, as denied, by the relative
+    denied = AccessLog.objects.filter(
+        person=other_meeting.person, outcome=AccessLog.Outcome.DENIED, role="relative"
+    )
+    assert denied.count() == 3
+    assert {row.object_id for row in denied} == {str(other_meeting.pk)}
+    # a meeting number that does not exist is nothing to log
+    assert client.get(reverse("relatives_meeting", args=[99999999])).status_code == 404
+    assert AccessLog.objects.filter(outcome=AccessLog.Outcome.DENIED).count() == 3
 
 
 def test_withdrawing_consent_ends_access_at_once(held, marea):
