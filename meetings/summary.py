@@ -21,24 +21,21 @@ import calendar
 import datetime as dt
 import json
 import logging
-import mimetypes
 import os
-import posixpath
 import re
 import select
 import signal
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlparse
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from participants.models import CareTeamEntry, Membership, Organisation, Role
+from participants.pdf import PDF_BASE_URL, PDF_STATIC_URL, make_url_fetcher
 
 from .choices import AgendaItem, AgreementKind
 from .models import (
@@ -339,12 +336,6 @@ def summary_context(meeting: Meeting, *, language: str, audience: str) -> dict:
 
 # --- The PDF ---
 
-# Static files are addressed under a reserved host (RFC 6761: .invalid never resolves), so
-# a URL that is not ours cannot be mistaken for one of ours.
-PDF_HOST = "vom-static.invalid"
-PDF_BASE_URL = f"https://{PDF_HOST}/"
-PDF_STATIC_URL = f"https://{PDF_HOST}/static/"
-STATIC_SUFFIXES = (".css", ".ttf", ".otf", ".woff", ".woff2", ".png", ".jpg", ".svg")
 DEFAULT_TIMEOUT_SECONDS = 30
 
 
@@ -354,47 +345,6 @@ class SummaryRenderError(RuntimeError):
 
 class SummaryRenderTimeout(SummaryRenderError):
     pass
-
-
-def static_file_for(url: str) -> str | None:
-    """The file on disk behind a PDF static URL, found by the staticfiles finders; or None."""
-    parsed = urlparse(url)
-    if parsed.scheme != "https" or parsed.netloc != PDF_HOST or parsed.query or parsed.params:
-        return None
-    if not parsed.path.startswith("/static/"):
-        return None
-    name = unquote(parsed.path[len("/static/") :])
-    if "\\" in name or "\x00" in name or name != posixpath.normpath(name):
-        return None
-    if name.startswith(("/", "..")) or not name.lower().endswith(STATIC_SUFFIXES):
-        return None
-    found = finders.find(name)
-    return found if isinstance(found, str) and os.path.isfile(found) else None
-
-
-def make_url_fetcher():
-    """A WeasyPrint fetcher for data: URLs and the app's own static files; it refuses
-    everything else (file://, http(s) to anywhere, ftp) and records what it was asked for."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class StaticOnlyFetcher(URLFetcher):
-        def __init__(self):
-            super().__init__(timeout=2, allowed_protocols=("data",), allow_redirects=False)
-            self.requested: list[str] = []
-
-        def fetch(self, url, headers=None):
-            self.requested.append(url)
-            if url[:5].lower() == "data:":
-                return super().fetch(url, headers)
-            path = static_file_for(url)
-            if path is None:
-                raise ValueError(f"refused to fetch {url[:100]!r}")
-            with open(path, "rb") as handle:
-                body = handle.read()
-            mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, body, {"Content-Type": mime})
-
-    return StaticOnlyFetcher()
 
 
 def _css_string(text: str) -> str:

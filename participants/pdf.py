@@ -1,15 +1,24 @@
-"""HTML to PDF with WeasyPrint, without touching the network.
+"""HTML to PDF with WeasyPrint, without touching the network: the one URL fetcher of every
+PDF the product renders (the register extract here, the meeting summary in meetings.summary).
 
 The HTML of a PDF carries text typed by users. A stray <img src="http://..."> or
 <link href="file:///etc/passwd"> must not make the server fetch anything: the fetcher
-accepts data: URLs and the application's own static files, nothing else.
+accepts data: URLs and the application's own static files, read from disk, nothing else.
+Static files are addressed under a reserved host (RFC 6761: .invalid never resolves), so a
+URL that is not ours cannot be mistaken for one of ours.
 """
 
+import mimetypes
+import os
+import posixpath
 from urllib.parse import unquote, urlparse
 
-from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.contrib.staticfiles.storage import staticfiles_storage
+
+PDF_HOST = "vom-static.invalid"
+PDF_BASE_URL = f"https://{PDF_HOST}/"
+PDF_STATIC_URL = f"https://{PDF_HOST}/static/"
+STATIC_SUFFIXES = (".css", ".ttf", ".otf", ".woff", ".woff2", ".png", ".jpg", ".svg")
 
 
 class RefusedURL(ValueError):
@@ -18,56 +27,52 @@ class RefusedURL(ValueError):
 
 def pdf_static_url(name: str) -> str:
     """The URL a PDF template uses for one of the app's static files (resolved by the fetcher)."""
-    return f"{settings.SITE_URL}{settings.STATIC_URL}{name}"
+    return f"{PDF_STATIC_URL}{name}"
 
 
 def static_file_path(url: str) -> str | None:
-    """The file behind a static URL of this application (hashed or plain name), or None."""
+    """The file on disk behind a PDF static URL, found by the staticfiles finders; or None."""
     parsed = urlparse(url)
-    site = urlparse(settings.SITE_URL)
-    if parsed.scheme not in ("http", "https") or parsed.netloc != site.netloc:
+    if parsed.scheme != "https" or parsed.netloc != PDF_HOST or parsed.query or parsed.params:
         return None
-    path = unquote(parsed.path)
-    if not path.startswith(settings.STATIC_URL) or ".." in path.split("/"):
+    if not parsed.path.startswith("/static/"):
         return None
-    name = path[len(settings.STATIC_URL) :]
+    name = unquote(parsed.path[len("/static/") :])
+    if "\\" in name or "\x00" in name or name != posixpath.normpath(name):
+        return None
+    if name.startswith(("/", "..")) or not name.lower().endswith(STATIC_SUFFIXES):
+        return None
     found = finders.find(name)
-    if found:
-        return found
-    try:
-        if staticfiles_storage.exists(name):
-            return staticfiles_storage.path(name)
-    except (NotImplementedError, ValueError):
-        return None
-    return None
+    return found if isinstance(found, str) and os.path.isfile(found) else None
 
 
-def _fetcher_class():
+def make_url_fetcher():
+    """A WeasyPrint fetcher for data: URLs and the app's own static files; it refuses
+    everything else (file://, http(s) to anywhere, ftp) and records what it was asked for
+    (`requested`)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class SafeURLFetcher(URLFetcher):
+    class StaticOnlyFetcher(URLFetcher):
+        def __init__(self):
+            super().__init__(timeout=2, allowed_protocols=("data",), allow_redirects=False)
+            self.requested: list[str] = []
+
         def fetch(self, url, headers=None):
-            if url.startswith("data:"):
+            self.requested.append(url)
+            if url[:5].lower() == "data:":
                 return super().fetch(url, headers)
             path = static_file_path(url)
             if path is None:
-                raise RefusedURL(f"refused to fetch {url[:80]!r} while rendering a PDF")
+                raise RefusedURL(f"refused to fetch {url[:100]!r} while rendering a PDF")
             with open(path, "rb") as handle:
                 body = handle.read()
-            content_type = "text/css" if path.endswith(".css") else "application/octet-stream"
-            return URLFetcherResponse(url, body, {"Content-Type": content_type})
+            mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, body, {"Content-Type": mime})
 
-    return SafeURLFetcher
-
-
-def safe_url_fetcher():
-    """A WeasyPrint URL fetcher for data: URLs and this application's static files only."""
-    return _fetcher_class()(timeout=5, allow_redirects=False)
+    return StaticOnlyFetcher()
 
 
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(
-        string=html, base_url=settings.SITE_URL + "/", url_fetcher=safe_url_fetcher()
-    ).write_pdf()
+    return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=make_url_fetcher()).write_pdf()

@@ -122,9 +122,9 @@ def test_pdf_is_a_real_pdf_with_the_persons_data(area, login):
 
 
 def test_pdf_fetcher_refuses_the_network_and_the_file_system(settings):
-    from participants.pdf import RefusedURL, pdf_static_url, safe_url_fetcher
+    from participants.pdf import RefusedURL, make_url_fetcher, pdf_static_url
 
-    fetcher = safe_url_fetcher()
+    fetcher = make_url_fetcher()
     for url in [
         "http://evil.example/x.png",
         "https://169.254.169.254/latest/meta-data/",
@@ -132,6 +132,7 @@ def test_pdf_fetcher_refuses_the_network_and_the_file_system(settings):
         f"{settings.SITE_URL}/persons/1/",
         f"{settings.SITE_URL}{settings.STATIC_URL}../../vom/settings.py",
         f"https://other.example{settings.STATIC_URL}css/vom.css",
+        f"{settings.SITE_URL}{settings.STATIC_URL}participants/extract-pdf.css",  # not the PDF host
     ]:
         with pytest.raises(RefusedURL):
             fetcher.fetch(url)
