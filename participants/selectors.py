@@ -165,12 +165,18 @@ def eligibility(person: Person, team: list[CareTeamEntry] | None = None) -> Elig
     )
 
 
-def membership_for_person(user, person: Person) -> Membership | None:
-    """The membership through which the user serves this person (for logging and defaults)."""
+def membership_for_person(
+    user, person: Person, team: list[CareTeamEntry] | None = None
+) -> Membership | None:
+    """The membership through which the user serves this person (for logging and defaults).
+    `team`: the person's current care team when the caller has already read it."""
     memberships = active_memberships(user)
     if not memberships:
         return None
-    team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
+    if team is not None:
+        team_orgs = {entry.organisation_id for entry in team}
+    else:
+        team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
     for membership in memberships:
         if membership.organisation_id in team_orgs and membership.role in CARE_ROLES:
             return membership

@@ -54,6 +54,7 @@ from .selectors import (
     get_served_person_for_admin,
     has_confirmed_device,
     is_staff_member,
+    membership_for_person,
     review_sample_rows,
     reviews_for_organisation,
     search_access_log,
@@ -113,7 +114,13 @@ def _care_memberships(user):
 def person_detail(request, pk):
     person = get_person_for_user(request.user, pk, request=request)
     team = care_team_for(person)
-    audit.log_access(request, person=person, action=AccessLog.Action.VIEW, obj=person)
+    audit.log_access(
+        request,
+        person=person,
+        action=AccessLog.Action.VIEW,
+        obj=person,
+        membership=membership_for_person(request.user, person, team),
+    )
     return render(
         request,
         "participants/person_detail.html",

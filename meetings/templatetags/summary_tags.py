@@ -1,6 +1,6 @@
 """The summary and relatives panel for the meeting page: `{% load summary_tags %}
-{% summary_panel meeting %}`. It reads what it shows itself, so the meeting view needs no
-change."""
+{% summary_panel meeting %}`. It reads what it shows itself; on the meeting page it takes
+the consent and the user's permission context (`ctx`) the view already loaded."""
 
 from django import template
 
@@ -24,16 +24,26 @@ def summary_panel(context, meeting):
         "csrf_token": context.get("csrf_token"),
         "is_convener": user is not None and meeting.convener_id == user.pk,
     }
+    ctx = context.get("ctx")
     if held:
+        if ctx is not None and ctx.meeting.pk == meeting.pk and ctx.user == user:
+            mine = ctx.participant
+            is_participant = (
+                mine is not None
+                and mine.kind == mine.Kind.STAFF
+                and mine.organisation_id is not None
+            )
+        else:
+            is_participant = summary_services.staff_participant(user, meeting) is not None
         panel.update(
             receipts=summary_services.read_receipts_by_organisation(meeting),
             current_version=summary_services.current_version_number(meeting),
             has_read=summary_services.has_read_current(user, meeting),
-            is_participant=summary_services.staff_participant(user, meeting) is not None,
+            is_participant=is_participant,
         )
     relatives = []
     if meeting.shared and meeting.state in RELATIVE_STATES:
-        consent = current_consent(meeting)
+        consent = context["consent"] if "consent" in context else current_consent(meeting)
         relatives = list(consent.relatives.all()) if consent else []
     panel["relatives"] = relatives
     return panel
