@@ -185,6 +185,15 @@ def main() -> int:
             f"p99_ms={baseline['p99']:.1f} ratio=1.00",
             flush=True,
         )
+        # The same bare view as a signed-in nurse: what the session, the user, the TOTP
+        # check and the memberships cost every page before it does anything of its own.
+        signed_in = wrk(f"{base}/bench/baseline", cookies["nurse"])
+        results["baseline_signed_in"] = signed_in
+        print(
+            f"bench baseline_signed_in rps={signed_in['rps']:.0f} p50_ms={signed_in['p50']:.1f} "
+            f"p99_ms={signed_in['p99']:.1f} ratio={signed_in['rps'] / baseline['rps']:.2f}",
+            flush=True,
+        )
         for name, (path, who) in pages.items():
             request = urllib.request.Request(f"{base}{path}", headers={"Cookie": cookies[who]})
             status = urllib.request.urlopen(request, timeout=10).status  # noqa: S310 - loopback
