@@ -23,6 +23,22 @@ class UsernameOrEmailBackend(ModelBackend):
             return user
         return None
 
+    def get_user(self, user_id):
+        """The signed-in user of each request, with whether they have a confirmed TOTP
+        device (vom.middleware.SecondFactorMiddleware asks on every request) in the same
+        query instead of a second one."""
+        from django.db.models import Exists, OuterRef
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        user_model = get_user_model()
+        devices = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        try:
+            user = user_model._default_manager.annotate(vom_device=Exists(devices)).get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        user._vom_has_device = user.vom_device  # read by participants.selectors
+        return user if self.user_can_authenticate(user) else None
+
 
 def remember_login_time(sender, request, user, **kwargs):
     """The absolute session limit counts from here (enforced in vom.middleware)."""
