@@ -122,8 +122,11 @@ def test_meeting_page_shows_the_history_to_member_and_partner_not_outsider(
     for who in (marea.nurse, marea.coordinator):
         client = login(who)
         client.cookies["django_language"] = "en"
-        html = client.get(url).content.decode()
-        assert "Change history" in html
+        closed = client.get(url).content.decode()
+        # read only when asked for: a link on the page, the entries behind it
+        assert "Show the change history" in closed and "Dagcentralen</ins>" not in closed
+        html = client.get(url, {"history": "1"}).content.decode()
+        assert "Change history" in html and "Show the change history" not in html
         # the new place, escaped, with the old (empty) value and who did it
         assert "<ins>&lt;b&gt;Dagcentralen&lt;/b&gt;</ins>" in html
         assert "<b>Dagcentralen</b>" not in html
