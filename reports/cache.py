@@ -11,6 +11,7 @@ nobody has asked for yet is computed by a Celery task while the page says so and
 """
 
 import logging
+import secrets
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,6 +29,7 @@ GENERATION_KEY = "reports:generation"
 # and how long a failed one is shown as failed before it is tried again.
 PENDING_SECONDS = 600
 FAILED_SECONDS = 300
+DONE_SECONDS = 60
 
 
 def _seconds() -> int:
@@ -38,11 +40,44 @@ def _inline_max_meetings() -> int:
     return int(getattr(settings, "REPORTS_INLINE_MAX_MEETINGS", 10_000))
 
 
+# The cache is a convenience here: with CACHE_URL on Redis it shares Redis with the broker,
+# and Redis being down must not make the reports fail. Every cache call goes through these.
+def _get(key: str, default=None):
+    try:
+        return cache.get(key, default)
+    except Exception:  # noqa: BLE001 - any backend error is a miss
+        logger.warning("report cache unavailable (get)", exc_info=True)
+        return default
+
+
+def _set(key: str, value, seconds) -> None:
+    try:
+        cache.set(key, value, seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning("report cache unavailable (set)", exc_info=True)
+
+
+def _add(key: str, value, seconds) -> bool | None:
+    """True if added, False if the key was there, None if the cache is unavailable."""
+    try:
+        return cache.add(key, value, seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning("report cache unavailable (add)", exc_info=True)
+        return None
+
+
+def _delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception:  # noqa: BLE001
+        logger.warning("report cache unavailable (delete)", exc_info=True)
+
+
 def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports:v1") -> str:
     return ":".join(
         [
             prefix,
-            str(cache.get(GENERATION_KEY, 0)),
+            str(_get(GENERATION_KEY, 0)),
             str(organisation.pk) if organisation else "all",
             period.start.isoformat(),
             period.end.isoformat(),
@@ -58,7 +93,9 @@ def bump_generation() -> None:
         try:
             cache.incr(GENERATION_KEY)
         except ValueError:
-            cache.set(GENERATION_KEY, 1, None)
+            _set(GENERATION_KEY, 1, None)
+        except Exception:  # noqa: BLE001 - the cache is down: reports expire on their own
+            logger.warning("report cache unavailable (generation)", exc_info=True)
 
     transaction.on_commit(bump)
 
@@ -78,10 +115,10 @@ def report_for(
     if seconds <= 0:
         return build()
     key = _key(period, organisation, suppressed)
-    report = None if refresh else cache.get(key)
+    report = None if refresh else _get(key)
     if report is None:
         report = build()
-        cache.set(key, report, seconds)
+        _set(key, report, seconds)
     return report
 
 
@@ -89,7 +126,7 @@ def cached_report(period: figures.Period, organisation, *, suppressed: bool):
     """The stored report for the scope, or None; never computes."""
     if _seconds() <= 0:
         return None
-    return cache.get(_key(period, organisation, suppressed))
+    return _get(_key(period, organisation, suppressed))
 
 
 def meetings_behind(period: figures.Period) -> int:
@@ -108,18 +145,23 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
         return report
     if _seconds() <= 0 or meetings_behind(period) <= _inline_max_meetings():
         return report_for(period, organisation, suppressed=suppressed)
-    if cache.get(_key(period, organisation, suppressed, "reports:failed")):
+    if _get(_key(period, organisation, suppressed, "reports:failed")):
         return None
-    if cache.add(_key(period, organisation, suppressed, "reports:pending"), 1, PENDING_SECONDS):
+    token = secrets.token_hex(8)
+    added = _add(_key(period, organisation, suppressed, "reports:pending"), token, PENDING_SECONDS)
+    if added is None:  # no cache to meet the worker in: compute here
+        return report_for(period, organisation, suppressed=suppressed)
+    if added:
         from .tasks import compute_report
 
         args = (organisation.pk if organisation else None, period.start.isoformat(),
-                period.end.isoformat(), suppressed)  # fmt: skip
+                period.end.isoformat(), suppressed, token)  # fmt: skip
         try:
-            compute_report.delay(*args)
+            # Not computed later if nobody is waiting for it any more.
+            compute_report.apply_async(args, expires=PENDING_SECONDS)
         except Exception:  # the broker is down: the manager waits instead of getting nothing
             logger.warning("report task could not be queued; computing in the request")
-            cache.delete(_key(period, organisation, suppressed, "reports:pending"))
+            _delete(_key(period, organisation, suppressed, "reports:pending"))
             return report_for(period, organisation, suppressed=suppressed)
     # Tasks run in-process without a broker (make run): the report may be there already.
     return cached_report(period, organisation, suppressed=suppressed)
@@ -127,28 +169,36 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
 
 def status(period: figures.Period, organisation, *, suppressed: bool) -> str:
     """ "failed" when the last background computation failed, else "pending"."""
-    failed = cache.get(_key(period, organisation, suppressed, "reports:failed"))
+    failed = _get(_key(period, organisation, suppressed, "reports:failed"))
     return "failed" if failed else "pending"
 
 
-def compute_in_background(organisation_id: int | None, start: str, end: str, suppressed: bool):
-    """The task's work: compute and store the report, then clear the pending mark. A failure
-    is remembered for FAILED_SECONDS so the page says so instead of trying again at once."""
+def compute_in_background(
+    organisation_id: int | None, start: str, end: str, suppressed: bool, token: str = ""
+) -> None:
+    """The task's work: compute and store the report. A failure is remembered for
+    FAILED_SECONDS so the page says so instead of trying again at once. The pending mark is
+    this run's own (`token`): a late run never clears the mark of a newer one. After
+    success the mark stays for a minute, so that a report the web processes cannot read
+    (an evicted entry, a cache not shared) is not queued again on every reload."""
     import datetime as dt
 
     from participants.models import Organisation
 
     period = figures.Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     organisation = Organisation(pk=organisation_id) if organisation_id else None
+    pending = _key(period, organisation, suppressed, "reports:pending")
     try:
         if organisation is not None:
             organisation = Organisation.objects.get(pk=organisation_id)
         report_for(period, organisation, suppressed=suppressed, refresh=True)
     except Exception:
-        cache.set(_key(period, organisation, suppressed, "reports:failed"), 1, FAILED_SECONDS)
+        _set(_key(period, organisation, suppressed, "reports:failed"), 1, FAILED_SECONDS)
+        if _get(pending) == token:
+            _delete(pending)
         raise
-    finally:
-        cache.delete(_key(period, organisation, suppressed, "reports:pending"))
+    if _get(pending) == token:
+        _set(pending, token, DONE_SECONDS)
 
 
 def warm_dashboards() -> int:

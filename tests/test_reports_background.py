@@ -135,3 +135,38 @@ def test_without_a_broker_the_request_computes_instead_of_failing(large, manager
         response = login(user).get(URL, MARCH)
     assert response.status_code == 200
     assert _figures_shown(response)
+
+
+def test_with_the_cache_down_the_dashboard_still_answers(settings, manager, login):
+    """With CACHE_URL on Redis the cache shares Redis with the broker: both down must not
+    turn the dashboard into an error page."""
+    settings.REPORTS_CACHE_SECONDS = 300
+    settings.REPORTS_INLINE_MAX_MEETINGS = 0
+    area, user = manager
+    client = login(user)  # signs in (TOTP) while the cache is still there
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    with use_broker("redis://127.0.0.1:1/0"):
+        response = client.get(URL, MARCH)
+    assert response.status_code == 200
+    assert _figures_shown(response)
+
+
+def test_a_late_run_does_not_clear_a_newer_runs_mark(large, manager):
+    area, user = manager
+    pending = "reports:pending"
+    from reports.cache import _key
+
+    key = _key(PERIOD, area.health_care, False, pending)
+    cache.set(key, "newer", 600)
+    compute_in_background(area.health_care.pk, "2026-03-01", "2026-03-31", False, "older")
+    assert cache.get(key) == "newer"
+    assert cached_report(PERIOD, area.health_care, suppressed=False) is not None
+    # the run that owns the mark keeps it a little while after success (no re-queueing
+    # on every reload if the stored figures cannot be read)
+    compute_in_background(area.health_care.pk, "2026-03-01", "2026-03-31", False, "newer")
+    assert cache.get(key) == "newer"
