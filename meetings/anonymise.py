@@ -25,6 +25,17 @@ number, nothing of the content.
 
 `anonymise_due(dry_run=True)` only lists what would go. The periodic task and
 `manage.py anonymise_meetings` call it; running it twice does nothing the second time.
+
+The person's own record comes after (`person_records_due`, `person_record_anonymise`):
+once no meeting is left in their name (they have all moved to stand-ins), no care-team
+entry is current or ended within the retention period, and nothing about the person has
+changed within it, the record is anonymised in place: the name, personal identity number,
+address, contact details, notes and representative are emptied (the year of birth stays),
+the relatives' names and contact details too, and a relative's sign-in account is closed
+and emptied; the change history keeps which fields changed and when, without the values.
+The row itself stays, so the access log (append-only, `AUDIT_RETENTION_YEARS`, shorter
+than this period) keeps pointing at something; by the time a record is due, nobody has
+been able to see it for the whole period (only a current care team gives access).
 """
 
 import datetime as dt
@@ -33,12 +44,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, F, Max, OuterRef, Q, Subquery
+from django.db.models import CharField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Cast, Coalesce, Greatest
 from django.utils import timezone
 
 from participants import audit
-from participants.models import AccessLog, ChangeRecord, Person
+from participants.models import AccessLog, CareTeamEntry, ChangeRecord, Person, Relative
 
 from .models import (
     AgendaNote,
@@ -297,3 +308,97 @@ def anonymise_due(*, dry_run: bool = False, now: dt.datetime | None = None) -> l
         for plan in plans:
             person_meetings_anonymise(person_id=plan.person_id, now=now)
     return plans
+
+
+# --- The person's own record ---
+
+STAND_IN_PREFIX = "ANON"
+
+
+def person_records_due(
+    now: dt.datetime | None = None, *, person_id: int | None = None
+) -> list[int]:
+    """Persons whose own record has nothing left that keeps it (see the module's text)."""
+    cutoff = retention_cutoff(now)
+    cutoff_day = timezone.localdate(cutoff)
+    team = CareTeamEntry.objects.filter(person=OuterRef("pk")).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=cutoff_day)
+    )
+    changed = ChangeRecord.objects.filter(person=OuterRef("pk"), at__gte=cutoff)
+    meetings = Meeting.objects.filter(person=OuterRef("pk"))
+    persons = Person.objects.filter(updated_at__lt=cutoff)
+    if person_id is not None:
+        persons = persons.filter(pk=person_id)
+    return list(
+        persons.exclude(personnummer__startswith=STAND_IN_PREFIX)
+        .exclude(Exists(meetings))
+        .exclude(Exists(team))
+        .exclude(Exists(changed))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _stand_in_number() -> str:
+    while True:
+        token = STAND_IN_PREFIX + secrets.token_hex(4).upper()  # never a personnummer
+        if not Person.objects.filter(personnummer=token).exists():
+            return token
+
+
+def person_record_anonymise(*, person_id: int, now: dt.datetime | None = None) -> bool:
+    """Anonymise one person's own record if it is (still) due; True if it was."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        person = Person.objects.select_for_update().filter(pk=person_id).first()
+        if person is None or not person_records_due(now, person_id=person.pk):
+            return False
+        Person.objects.filter(pk=person.pk).update(
+            first_name="–",
+            last_name="–",
+            personnummer=_stand_in_number(),
+            date_of_birth=dt.date(person.date_of_birth.year, 1, 1),
+            street_address="",
+            postal_code="",
+            city="",
+            access_notes="",
+            phone="",
+            preferred_language="",
+            interpreter_needed=False,
+            hearing_vision_notes="",
+            representative_kind="",
+            representative_name="",
+            representative_phone="",
+            representative_email="",
+        )
+        for relative in Relative.objects.select_related("user").filter(person=person):
+            if relative.user is not None:
+                user = relative.user
+                user.username = f"anonymised-{user.pk}"
+                user.first_name = user.last_name = user.email = ""
+                user.is_active = False
+                user.set_unusable_password()
+                user.save()
+        Relative.objects.filter(person=person).update(name="–", relation="", phone="", email="")
+        records = list(ChangeRecord.objects.filter(person=person))
+        for record in records:
+            record.changes = {name: [None, None] for name in record.changes}
+        ChangeRecord.objects.bulk_update(records, ["changes"], batch_size=500)
+        person.refresh_from_db()
+        audit.record_change(
+            user=None, obj=person, action="anonymise", before={"anonymised": False},
+            after={"anonymised": True}, person=person,
+        )  # fmt: skip
+        audit.log_access(None, user=None, person=person, action=AccessLog.Action.UPDATE, obj=person)
+        return True
+
+
+def anonymise_person_records_due(
+    *, dry_run: bool = False, now: dt.datetime | None = None
+) -> list[int]:
+    """Anonymise (or, with dry_run, only list) the person records that are due: run after
+    `anonymise_due`, whose meetings leave their persons."""
+    due = person_records_due(now)
+    if not dry_run:
+        due = [pk for pk in due if person_record_anonymise(person_id=pk, now=now)]
+    return due

@@ -8,5 +8,8 @@ from . import anonymise
 
 @shared_task(ignore_result=True)
 def anonymise_meetings() -> int:
-    """Safe to run twice: anonymised meetings are not due again. Returns how many went."""
-    return sum(len(plan.meetings) for plan in anonymise.anonymise_due())
+    """Safe to run twice: anonymised meetings are not due again. Returns how many meetings
+    went; the person records that nothing keeps any more follow."""
+    count = sum(len(plan.meetings) for plan in anonymise.anonymise_due())
+    anonymise.anonymise_person_records_due()
+    return count

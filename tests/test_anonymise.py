@@ -257,3 +257,76 @@ def test_beat_runs_it_daily(settings):
     assert entry["schedule"] == 24 * 3600
     assert "meetings.retention_tasks" in settings.CELERY_IMPORTS
     assert settings.MEETING_RETENTION_YEARS == 10
+
+
+# --- The person's own record ---
+
+
+def _age(person: Person, years: int) -> None:
+    """Make everything about the person's record `years` old (test data only)."""
+    delta = dt.timedelta(days=365 * years + years // 4 + 1)
+    Person.objects.filter(pk=person.pk).update(updated_at=F("updated_at") - delta)
+    ChangeRecord.objects.filter(person=person).update(at=F("at") - delta)
+
+
+def test_a_person_record_nothing_keeps_is_anonymised_in_place(marea, login):
+    from meetings import relatives as rel
+    from participants.models import CareTeamEntry, User
+
+    person = PersonFactory(first_name="Sigvard", last_name="Öhrn", street_address="Ekvägen 3")
+    relative = RelativeFactory(person=person, name="Berit Öhrn", email="berit@example.se")
+    user = rel.relative_user_ensure(relative)
+    old_day = timezone.localdate() - dt.timedelta(days=365 * 11)
+    CareTeamEntryFactory(
+        person=person, organisation=marea.health_care, start_date=old_day, end_date=old_day
+    )
+    ChangeRecord.objects.create(
+        object_type="participants.person", object_id=str(person.pk), person=person,
+        action="update", changes={"street_address": ["Ekvägen 1", "Ekvägen 3"]},
+    )  # fmt: skip
+    _age(person, 11)
+    # a person still served, one changed recently, and one with a meeting are kept
+    served = PersonFactory(first_name="Served")
+    CareTeamEntryFactory(person=served, organisation=marea.health_care)
+    _age(served, 11)
+    recent = PersonFactory(first_name="Recent")
+    keep = {marea.person.pk, served.pk, recent.pk}
+
+    dry = anonymise.anonymise_person_records_due(dry_run=True)
+    assert person.pk in dry and not keep & set(dry)
+    assert Person.objects.get(pk=person.pk).first_name == "Sigvard"  # a dry run changes nothing
+
+    out = io.StringIO()
+    call_command("anonymise_meetings", stdout=out)
+    assert f"person record {person.pk}" in out.getvalue()
+    assert "Sigvard" not in out.getvalue()
+    row = Person.objects.get(pk=person.pk)
+    assert (row.first_name, row.last_name, row.street_address) == ("–", "–", "")
+    assert row.personnummer.startswith("ANON") and row.date_of_birth.month == 1
+    assert not Person.objects.filter(personnummer=person.personnummer).exists()
+    kin = relative.__class__.objects.get(pk=relative.pk)
+    assert (kin.name, kin.email) == ("–", "")
+    account = User.objects.get(pk=user.pk)
+    assert not account.is_active and not account.has_usable_password()
+    assert account.first_name == "" and "Berit" not in account.username
+    old = ChangeRecord.objects.filter(person=person, action="update").get()
+    assert old.changes == {"street_address": [None, None]}  # which field, not the values
+    assert CareTeamEntry.objects.filter(person=person).count() == 1  # the row stays
+    for pk in keep:
+        assert not Person.objects.get(pk=pk).personnummer.startswith("ANON")
+    # twice does nothing more
+    assert anonymise.anonymise_person_records_due() == []
+
+
+def test_a_person_whose_meetings_are_anonymised_follows_later(old_and_recent, marea):
+    old, _recent = old_and_recent
+    anonymise.anonymise_due()
+    # Märta's meetings have moved to a stand-in; her care team is current, so she stays
+    assert marea.person.pk not in anonymise.person_records_due()
+    CareTeamEntry = marea.person.care_team.model
+    old_day = timezone.localdate() - dt.timedelta(days=365 * 11)
+    CareTeamEntry.objects.filter(person=marea.person).update(start_date=old_day, end_date=old_day)
+    _age(marea.person, 11)
+    assert marea.person.pk in anonymise.person_records_due()
+    assert anonymise.person_record_anonymise(person_id=marea.person.pk)
+    assert Person.objects.get(pk=marea.person.pk).first_name == "–"

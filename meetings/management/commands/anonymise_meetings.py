@@ -1,4 +1,5 @@
-"""Anonymise ended meetings past MEETING_RETENTION_YEARS (meetings/anonymise.py).
+"""Anonymise ended meetings past MEETING_RETENTION_YEARS, then the person records nothing
+keeps any more (meetings/anonymise.py).
 
 Celery beat runs the same daily ("anonymise-meetings"). `--dry-run` lists what would go and
 changes nothing. The list has meeting numbers, states, dates and counts only: no names and
@@ -8,7 +9,12 @@ no text, so it can be kept in an operator's log.
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from meetings.anonymise import anonymise_due, retention_cutoff, retention_years
+from meetings.anonymise import (
+    anonymise_due,
+    anonymise_person_records_due,
+    retention_cutoff,
+    retention_years,
+)
 
 
 class Command(BaseCommand):
@@ -30,4 +36,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {count} meetings of {len(plans)} persons, last entry before {cutoff} "
             f"(retention {retention_years()} years)"
+        )
+        records = anonymise_person_records_due(dry_run=dry_run)
+        for person_id in records:
+            self.stdout.write(f"person record {person_id}")
+        self.stdout.write(
+            f"{verb} {len(records)} person records with no meeting, no care team and no "
+            f"change since {cutoff}"
         )
