@@ -24,17 +24,28 @@ from .factories import (
 from .twofactor import has_device, verify_second_factor
 
 
+def unavailable(message: str) -> None:
+    """Something a test needs is absent: skipped locally, a failure in CI
+    (VOM_REQUIRE_SERVICES), so CI never skips what a test claims to check."""
+    if settings.VOM_REQUIRE_SERVICES:
+        pytest.fail(f"{message} and VOM_REQUIRE_SERVICES is set")
+    pytest.skip(message)
+
+
 def require_service(name: str, url: str) -> None:
-    """Skip when a real service is absent locally; fail in CI (VOM_REQUIRE_SERVICES)."""
     parsed = urlparse(url)
     try:
         with socket.create_connection((parsed.hostname, parsed.port), timeout=1):
             return
     except OSError as exc:
-        message = f"{name} is not reachable at {parsed.hostname}:{parsed.port} ({exc})"
-        if settings.VOM_REQUIRE_SERVICES:
-            pytest.fail(message + " and VOM_REQUIRE_SERVICES is set")
-        pytest.skip(message)
+        unavailable(f"{name} is not reachable at {parsed.hostname}:{parsed.port} ({exc})")
+
+
+def require_postgres(why: str) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        unavailable(f"needs PostgreSQL: {why}")
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from email import policy
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
@@ -29,6 +28,7 @@ from meetings.choices import MeetingKind, RaisedBy, Reason, Urgency
 from meetings.models import Consent, Meeting, OutboxMessage, Participant
 from participants.models import Language, Role
 
+from . import conftest
 from .factories import MembershipFactory, RelativeFactory
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -238,12 +238,21 @@ def flush_redis(url: str) -> None:
     redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
 
 
+@contextlib.contextmanager
+def broker_database(redis_url: str, db: int):
+    """A Redis database of one test file's own as the broker of a worker that shares the
+    test database: emptied before and after."""
+    require_postgres()
+    url = redis_db_url(redis_url, db)
+    flush_redis(url)
+    try:
+        yield url
+    finally:
+        flush_redis(url)
+
+
 def require_postgres(why: str = "a worker process must share the test database") -> None:
-    if connection.vendor != "postgresql":
-        message = f"needs PostgreSQL: {why}"
-        if settings.VOM_REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+    conftest.require_postgres(why)
 
 
 def child_database_url() -> str:

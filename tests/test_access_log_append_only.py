@@ -4,14 +4,13 @@ and the retention purge is the one narrow way out for rows older than the retent
 import datetime as dt
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from participants.models import AccessLog
 
-from .conftest import require_service
+from .conftest import require_postgres, require_service
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def postgres(db):
     """Skip on SQLite when run locally; in CI (VOM_REQUIRE_SERVICES) that is a failure."""
-    if connection.vendor != "postgresql":
-        message = "the append-only trigger exists only on PostgreSQL (set DATABASE_URL)"
-        if settings.VOM_REQUIRE_SERVICES:
-            pytest.fail(message + " and VOM_REQUIRE_SERVICES is set")
-        pytest.skip(message)
+    require_postgres("the append-only trigger exists only on PostgreSQL (set DATABASE_URL)")
     db_settings = connection.settings_dict
     require_service(
         "PostgreSQL",

@@ -5,7 +5,6 @@ over the 200,000-meeting bench area are in docs/performance.md."""
 import datetime as dt
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -17,6 +16,8 @@ from meetings.selectors import meetings_visible_to
 from participants.models import AccessLog
 from participants.selectors import search_persons
 
+from .conftest import require_postgres
+
 pytestmark = pytest.mark.django_db
 
 S = Meeting.State
@@ -24,10 +25,7 @@ S = Meeting.State
 
 @pytest.fixture(autouse=True)
 def postgresql_only():
-    if connection.vendor != "postgresql":
-        if settings.VOM_REQUIRE_SERVICES:
-            pytest.fail("index plans are checked on PostgreSQL (CI sets DATABASE_URL)")
-        pytest.skip("index plans are checked on PostgreSQL; CI runs this")
+    require_postgres("index plans are checked on PostgreSQL (CI sets DATABASE_URL)")
 
 
 def plan(queryset) -> str:

@@ -4,7 +4,6 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone, translation
 
 from meetings import services
@@ -19,6 +18,8 @@ from meetings.selectors import meetings_visible_to
 from participants.models import AccessLog, ChangeRecord
 from vom.errors import DomainError
 from vom.timeutil import aware_local, same_local_time_days_before
+
+from .conftest import require_postgres
 
 S = Meeting.State
 pytestmark = pytest.mark.django_db
@@ -577,8 +578,7 @@ def test_transitions_not_allowed_from_a_state_are_refused(marea, meeting_in, sta
 
 @pytest.mark.django_db(transaction=True)
 def test_two_tabs_scheduling_at_once_give_one_result(marea, meeting_in):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL; CI runs this on PostgreSQL")
+    require_postgres("row locks")
     meeting = meeting_in(S.CONVENING)
     start = meeting.time_options.get().starts_at
     barrier = threading.Barrier(2)

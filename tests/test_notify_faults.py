@@ -19,10 +19,9 @@ from meetings.tasks import deliver_message
 
 from .notify_support import (
     Process,
-    flush_redis,
+    broker_database,
     free_port,
     outbox,
-    redis_db_url,
     require_postgres,
     schedule_meeting,
     service_env,
@@ -42,11 +41,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def broker(redis_url):
     """A Redis database of this test file's own (5), emptied before and after."""
-    require_postgres()
-    url = redis_db_url(redis_url, 5)
-    flush_redis(url)
-    yield url
-    flush_redis(url)
+    with broker_database(redis_url, 5) as url:
+        yield url
 
 
 def _closed_port_url() -> str:

@@ -25,9 +25,7 @@ from reports.cache import (
 
 from .factories import MembershipFactory
 from .notify_support import (
-    flush_redis,
-    redis_db_url,
-    require_postgres,
+    broker_database,
     service_env,
     start_worker,
     use_broker,
@@ -45,11 +43,8 @@ PERIOD = figures.Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 @pytest.fixture
 def broker(redis_url):
     """A Redis database of this file's own (6), emptied before and after."""
-    require_postgres()
-    url = redis_db_url(redis_url, 6)
-    flush_redis(url)
-    yield url
-    flush_redis(url)
+    with broker_database(redis_url, 6) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
+from ..conftest import unavailable
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,10 +36,7 @@ def browser(async_unsafe):
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        message = f"Chromium is not installed at {CHROMIUM}"
-        if django_settings.VOM_REQUIRE_SERVICES:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"Chromium is not installed at {CHROMIUM}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
