@@ -25,14 +25,15 @@ class WorkItem:
     upcoming: bool = False
 
 
-def _worklist_meetings(user):
+def open_meetings(user):
     """Open meetings where this user could have something to do: they are invited or
     convene, or (before convening) they proposed it or are named in the person's care team.
 
     Not every meeting the user may see: one home health care organisation can serve tens of
     thousands of persons, and the team's nurses each follow their own. Every branch is
     served by an index (participant user, meeting convener, meeting initiated_by, care team
-    member)."""
+    member). A page that shows both the worklist and the counts hands the result to
+    `worklist_for` and `state_counts` (`base=`), so these lookups run once."""
     # Two small indexed lookups first, so the meeting query is an OR of index scans (primary
     # key, convener, initiated_by, person) instead of a filter over every open meeting.
     invited = list(
@@ -49,12 +50,6 @@ def _worklist_meetings(user):
     return meetings_visible_to(user).filter(
         Q(state__in=WORK_STATES) & (Q(pk__in=invited) | Q(convener=user) | before_convening)
     )
-
-
-def open_meetings(user):
-    """The user's open meetings (`_worklist_meetings`) to hand to both `worklist_for` and
-    `state_counts` on one page, so their lookups run once."""
-    return _worklist_meetings(user)
 
 
 def _annotated(user, base=None):
@@ -78,7 +73,7 @@ def _annotated(user, base=None):
         )
     )
     return (
-        (base if base is not None else _worklist_meetings(user))
+        (base if base is not None else open_meetings(user))
         .select_related("person", "convener")
         .annotate(
             my_response=Subquery(mine.values("response")[:1]),
@@ -138,11 +133,11 @@ def worklist_for(user, *, limit: int = 200, base=None) -> list[WorkItem]:
 
 
 def state_counts(user, base=None) -> list[tuple[str, str, int]]:
-    """The user's open meetings (see `_worklist_meetings`), by state: (state, label, count)."""
+    """The user's open meetings (see `open_meetings`), by state: (state, label, count)."""
     if not care_organisation_ids(user):
         return []
     rows = dict(
-        (base if base is not None else _worklist_meetings(user))
+        (base if base is not None else open_meetings(user))
         .order_by()
         .values_list("state")
         .annotate(n=Count("pk"))

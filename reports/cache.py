@@ -74,9 +74,19 @@ def _delete(key: str) -> None:
 
 
 def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports:v1") -> str:
-    return ":".join(
+    return _keys(period, organisation, suppressed, prefixes=(prefix,))[0]
+
+
+def _keys(
+    period: figures.Period,
+    organisation,
+    suppressed: bool,
+    prefixes=("reports:v1", "reports:pending", "reports:failed"),
+) -> list[str]:
+    """The keys of one scope (by default: its report, its pending and its failed mark),
+    with the generation read once."""
+    scope = ":".join(
         [
-            prefix,
             str(_get(GENERATION_KEY, 0)),
             str(organisation.pk) if organisation else "all",
             period.start.isoformat(),
@@ -84,6 +94,7 @@ def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports
             "s" if suppressed else "u",
         ]
     )
+    return [f"{prefix}:{scope}" for prefix in prefixes]
 
 
 def bump_generation() -> None:
@@ -140,15 +151,18 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
     """The report if it is stored or small enough to compute now (under
     REPORTS_INLINE_MAX_MEETINGS meetings, about half a second); otherwise None, with its
     computation started in the background unless it already runs (see `status`)."""
-    report = cached_report(period, organisation, suppressed=suppressed)
+    if _seconds() <= 0:
+        return report_for(period, organisation, suppressed=suppressed)
+    report_key, pending, failed = _keys(period, organisation, suppressed)
+    report = _get(report_key)
     if report is not None:
         return report
-    if _seconds() <= 0 or meetings_behind(period) <= _inline_max_meetings():
+    if _get(failed) or _get(pending):
+        return None  # a run failed a moment ago, or one is under way
+    if meetings_behind(period) <= _inline_max_meetings():
         return report_for(period, organisation, suppressed=suppressed)
-    if _get(_key(period, organisation, suppressed, "reports:failed")):
-        return None
     token = secrets.token_hex(8)
-    added = _add(_key(period, organisation, suppressed, "reports:pending"), token, PENDING_SECONDS)
+    added = _add(pending, token, PENDING_SECONDS)
     if added is None:  # no cache to meet the worker in: compute here
         return report_for(period, organisation, suppressed=suppressed)
     if added:
@@ -161,10 +175,10 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
             compute_report.apply_async(args, expires=PENDING_SECONDS)
         except Exception:  # the broker is down: the manager waits instead of getting nothing
             logger.warning("report task could not be queued; computing in the request")
-            _delete(_key(period, organisation, suppressed, "reports:pending"))
+            _delete(pending)
             return report_for(period, organisation, suppressed=suppressed)
     # Tasks run in-process without a broker (make run): the report may be there already.
-    return cached_report(period, organisation, suppressed=suppressed)
+    return _get(report_key)
 
 
 def status(period: figures.Period, organisation, *, suppressed: bool) -> str:
@@ -187,13 +201,13 @@ def compute_in_background(
 
     period = figures.Period(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
     organisation = Organisation(pk=organisation_id) if organisation_id else None
-    pending = _key(period, organisation, suppressed, "reports:pending")
+    _report, pending, failed = _keys(period, organisation, suppressed)
     try:
         if organisation is not None:
             organisation = Organisation.objects.get(pk=organisation_id)
         report_for(period, organisation, suppressed=suppressed, refresh=True)
     except Exception:
-        _set(_key(period, organisation, suppressed, "reports:failed"), 1, FAILED_SECONDS)
+        _set(failed, 1, FAILED_SECONDS)
         if _get(pending) == token:
             _delete(pending)
         raise

@@ -53,7 +53,7 @@ def test_person_lists_and_searches(marea):
 
 def test_meeting_lists(marea, meeting_in):
     meeting_in(S.SCHEDULED)
-    assert_indexed(worklist._worklist_meetings(marea.nurse).order_by("starts_at"))
+    assert_indexed(worklist.open_meetings(marea.nurse).order_by("starts_at"))
     assert_indexed(meetings_visible_to(marea.coordinator).filter(person=marea.person))
     assert_indexed(open_decisions_for_user(marea.coordinator))
 
