@@ -44,20 +44,20 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import Cast, Coalesce, Greatest
+from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from participants import audit
 from participants.models import AccessLog, CareTeamEntry, ChangeRecord, Person, Relative
 
+from .history import history_parts, records_of_rows
 from .models import (
     AgendaNote,
     Agreement,
     Consent,
     Contribution,
     Decision,
-    DecisionConfirmation,
     Meeting,
     OutboxMessage,
     Participant,
@@ -194,20 +194,11 @@ def _free_text() -> dict:
     }
 
 
-def _with_history() -> list:
-    """Every model that belongs to a meeting and has change-history rows of its own."""
-    Checkpoint, DecisionStatusChange, HealthCareUse, OutcomeMeasure = _followup_models()
-    return [Consent, Participant, Decision, DecisionConfirmation, Agreement, AgendaNote,
-            Contribution, PrivateTopic, DecisionStatusChange, Checkpoint, HealthCareUse,
-            OutcomeMeasure]  # fmt: skip
-
-
 def _history(meeting_ids):
     """The change-history rows of the meetings and of everything that belongs to them."""
     query = Q(object_type=Meeting._meta.label_lower, object_id__in=[str(i) for i in meeting_ids])
-    for model in _with_history():
-        pks = _owned(model, meeting_ids).annotate(pk_text=Cast("pk", CharField()))
-        query |= Q(object_type=model._meta.label_lower, object_id__in=pks.values("pk_text"))
+    for model, path in history_parts().items():
+        query |= records_of_rows(model.objects.filter(**{f"{path}__in": meeting_ids}))
     return ChangeRecord.objects.filter(query)
 
 

@@ -17,21 +17,20 @@ are named where the person meets them anyway (who took part, who is responsible 
 decision), as in the summary the person receives.
 """
 
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from participants.extract import COMMON_LABELS, ExtractScope, ExtractSection
 from participants.models import Person, Role
 from participants.selectors import care_organisation_ids
 
+from .history import history_parts, records_of_rows
 from .models import (
     AgendaNote,
     Agreement,
     Consent,
     Contribution,
     Decision,
-    DecisionConfirmation,
     Meeting,
     Participant,
     PrivateTopic,
@@ -320,24 +319,6 @@ SECTIONS = [
     private_topics_section,
 ]
 
-# Objects of a meeting with change history of their own: model -> its path to the meeting.
-HISTORY_PARTS = {
-    Consent: "meeting", Participant: "meeting", Decision: "meeting", Agreement: "meeting",
-    AgendaNote: "meeting", Contribution: "meeting", DecisionConfirmation: "meeting",
-    PrivateTopic: "meeting",
-}  # fmt: skip
-
-
-def _history_parts() -> dict:
-    from followup.models import Checkpoint, DecisionStatusChange, HealthCareUse, OutcomeMeasure
-
-    return HISTORY_PARTS | {
-        DecisionStatusChange: "decision__meeting",
-        Checkpoint: "meeting",
-        HealthCareUse: "meeting",
-        OutcomeMeasure: "meeting",
-    }
-
 
 class MeetingScope(ExtractScope):
     """Narrows the other sections to the meetings the viewer may see."""
@@ -347,14 +328,10 @@ class MeetingScope(ExtractScope):
 
     def history(self, records, person: Person, viewer):
         visible = _meetings(person, viewer)
-        keep = ~Q(object_type=Meeting._meta.label_lower) | Q(
-            object_id__in=visible.annotate(t=Cast("pk", CharField())).values("t")
-        )
-        for model, path in _history_parts().items():
+        keep = ~Q(object_type=Meeting._meta.label_lower) | records_of_rows(visible)
+        for model, path in history_parts().items():
             own = model.objects.filter(**{f"{path}__in": visible})
             if model is PrivateTopic:
                 own = own.filter(organisation_id__in=care_organisation_ids(viewer))
-            keep &= ~Q(object_type=model._meta.label_lower) | Q(
-                object_id__in=own.annotate(t=Cast("pk", CharField())).values("t")
-            )
+            keep &= ~Q(object_type=model._meta.label_lower) | records_of_rows(own)
         return records.filter(keep)

@@ -28,6 +28,7 @@ from .models import (
     Meeting,
     MeetingReason,
     Participant,
+    PrivateTopic,
 )
 
 # Models whose records appear on the meeting page, each found through its meeting.
@@ -86,14 +87,28 @@ def _as_text(pks: QuerySet) -> QuerySet:
     return pks.annotate(pk_text=Cast("pk", CharField())).values("pk_text")
 
 
+def history_parts() -> dict:
+    """Every object of a meeting with change history of its own (those on the meeting page,
+    the organisations' private topics and the follow-up): model -> its path to the meeting.
+    The register extract and the anonymisation both go through this list."""
+    from followup.models import Checkpoint, DecisionStatusChange, HealthCareUse, OutcomeMeasure
+
+    parts = dict.fromkeys([*MEETING_PARTS, PrivateTopic, Checkpoint, HealthCareUse,
+                           OutcomeMeasure], "meeting")  # fmt: skip
+    parts[DecisionStatusChange] = "decision__meeting"
+    return parts
+
+
+def records_of_rows(rows: QuerySet) -> Q:
+    """The change records of the rows of `rows` (a record names its object by type and pk)."""
+    return Q(object_type=rows.model._meta.label_lower, object_id__in=_as_text(rows))
+
+
 def meeting_records(meeting: Meeting) -> QuerySet[ChangeRecord]:
     """Records of the meeting and of everything that belongs to it, newest first."""
     query = Q(object_type=Meeting._meta.label_lower, object_id=str(meeting.pk))
     for model in MEETING_PARTS:
-        query |= Q(
-            object_type=model._meta.label_lower,
-            object_id__in=_as_text(model.objects.filter(meeting=meeting)),
-        )
+        query |= records_of_rows(model.objects.filter(meeting=meeting))
     return ChangeRecord.objects.filter(query).select_related("user").order_by("-at", "-pk")
 
 
@@ -101,9 +116,8 @@ def decision_records(decision: Decision) -> QuerySet[ChangeRecord]:
     """Records of the decision and of the follow-up reports on it, newest first."""
     from followup.models import DecisionStatusChange
 
-    query = Q(object_type=Decision._meta.label_lower, object_id=str(decision.pk)) | Q(
-        object_type=DecisionStatusChange._meta.label_lower,
-        object_id__in=_as_text(DecisionStatusChange.objects.filter(decision=decision)),
+    query = Q(object_type=Decision._meta.label_lower, object_id=str(decision.pk)) | records_of_rows(
+        DecisionStatusChange.objects.filter(decision=decision)
     )
     return ChangeRecord.objects.filter(query).select_related("user").order_by("-at", "-pk")
 
