@@ -280,20 +280,14 @@ def checkpoint_complete(
         checkpoint.completed_at = timezone.now()
         checkpoint.completed_by = actor
         checkpoint.save()
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=checkpoint,
             action="create",
             before={},
             after=audit.snapshot(checkpoint, CHECKPOINT_FIELDS),
             person=meeting.person,
-        )
-        audit.log_access(
-            request,
-            user=actor,
-            person=meeting.person,
-            action=AccessLog.Action.CREATE,
-            obj=checkpoint,
         )
         return checkpoint
 
@@ -348,20 +342,14 @@ def health_care_use_record(
         row.recorded_by = actor
         row.recorded_at = timezone.now()
         row.save()
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=row,
             action="update" if before else "create",
             before=before,
             after=audit.snapshot(row, HEALTH_CARE_FIELDS),
             person=meeting.person,
-        )
-        audit.log_access(
-            request,
-            user=actor,
-            person=meeting.person,
-            action=AccessLog.Action.UPDATE if before else AccessLog.Action.CREATE,
-            obj=row,
         )
         return row
 
@@ -483,20 +471,14 @@ def outcome_record(
         measure.entered_by = actor
         measure.entered_at = timezone.now()
         measure.save()
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=measure,
             action="update" if before else "create",
             before=before,
             after=audit.snapshot(measure, OUTCOME_FIELDS),
             person=meeting.person,
-        )
-        audit.log_access(
-            request,
-            user=actor,
-            person=meeting.person,
-            action=AccessLog.Action.UPDATE if before else AccessLog.Action.CREATE,
-            obj=measure,
         )
         return measure
 

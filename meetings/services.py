@@ -186,16 +186,14 @@ def meeting_initiate(
             [MeetingReason(meeting=meeting, code=code) for code in reasons]
         )
         StateChange.objects.create(meeting=meeting, from_state="", to_state=S.INITIATED, by=actor)
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=meeting,
             action="create",
             before={},
             after=audit.snapshot(meeting, MEETING_FIELDS) | {"reasons": reasons},
             person=person,
-        )
-        audit.log_access(
-            request, user=actor, person=person, action=AccessLog.Action.CREATE, obj=meeting
         )
         return meeting
 
@@ -1035,20 +1033,14 @@ def decision_save(
         meeting.content_version += 1
         meeting.save(update_fields=["content_version", "updated_at"])
         summary_changed(meeting)
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=decision,
             action=action,
             before=before,
             after=audit.snapshot(decision, DECISION_FIELDS),
             person=meeting.person,
-        )
-        audit.log_access(
-            request,
-            user=actor,
-            person=meeting.person,
-            action=AccessLog.Action.CREATE if action == "create" else AccessLog.Action.UPDATE,
-            obj=decision,
         )
         return decision
 

@@ -116,6 +116,21 @@ def record_change(
     )
 
 
+def record_and_log(
+    request, *, user, obj: models.Model, action: str, before: dict, after: dict, person: Person
+) -> AccessLog:
+    """A service created or updated `obj` for `person`: its change history and the
+    access-log row of the change, in one call."""
+    record_change(user=user, obj=obj, action=action, before=before, after=after, person=person)
+    return log_access(
+        request,
+        user=user,
+        person=person,
+        action=AccessLog.Action.CREATE if action == "create" else AccessLog.Action.UPDATE,
+        obj=obj,
+    )
+
+
 def history_for(obj: models.Model):
     return ChangeRecord.objects.filter(
         object_type=obj._meta.label_lower, object_id=str(obj.pk)

@@ -81,16 +81,14 @@ def person_create(
                 field="personnummer",
             ) from None
         CareTeamEntry.objects.create(person=person, organisation=organisation)
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=person,
             action="create",
             before={},
             after=audit.snapshot(person, PERSON_FIELDS),
             person=person,
-        )
-        audit.log_access(
-            request, user=actor, person=person, action=AccessLog.Action.CREATE, obj=person
         )
         return person, True
 
@@ -110,16 +108,14 @@ def person_update(*, actor: User, person: Person, data: dict, request=None) -> P
                 _("Another person already has this personal identity number."),
                 field="personnummer",
             ) from None
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=locked,
             action="update",
             before=before,
             after=audit.snapshot(locked, PERSON_FIELDS),
             person=locked,
-        )
-        audit.log_access(
-            request, user=actor, person=locked, action=AccessLog.Action.UPDATE, obj=locked
         )
         return locked
 
@@ -140,20 +136,14 @@ def relative_save(
             if key in RELATIVE_FIELDS:
                 setattr(relative, key, value)
         relative.save()
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=relative,
             action=action,
             before=before,
             after=audit.snapshot(relative, RELATIVE_FIELDS),
             person=person,
-        )
-        audit.log_access(
-            request,
-            user=actor,
-            person=person,
-            action=AccessLog.Action.CREATE if action == "create" else AccessLog.Action.UPDATE,
-            obj=relative,
         )
         return relative
 
@@ -214,16 +204,14 @@ def care_team_end(
         before = audit.snapshot(locked, CARE_TEAM_FIELDS)
         locked.end_date = end_date
         locked.save(update_fields=["end_date"])
-        audit.record_change(
+        audit.record_and_log(
+            request,
             user=actor,
             obj=locked,
             action="update",
             before=before,
             after=audit.snapshot(locked, CARE_TEAM_FIELDS),
             person=locked.person,
-        )
-        audit.log_access(
-            request, user=actor, person=locked.person, action=AccessLog.Action.UPDATE, obj=locked
         )
         return locked
 
