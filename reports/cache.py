@@ -18,6 +18,10 @@ from django.core.cache import cache
 from django.db import transaction
 
 from meetings.models import Meeting
+from vom.cache import safe_add as _add
+from vom.cache import safe_delete as _delete
+from vom.cache import safe_get as _get
+from vom.cache import safe_set as _set
 
 from . import figures
 from .suppression import suppress
@@ -38,39 +42,6 @@ def _seconds() -> int:
 
 def _inline_max_meetings() -> int:
     return int(getattr(settings, "REPORTS_INLINE_MAX_MEETINGS", 10_000))
-
-
-# The cache is a convenience here: with CACHE_URL on Redis it shares Redis with the broker,
-# and Redis being down must not make the reports fail. Every cache call goes through these.
-def _get(key: str, default=None):
-    try:
-        return cache.get(key, default)
-    except Exception:  # noqa: BLE001 - any backend error is a miss
-        logger.warning("report cache unavailable (get)", exc_info=True)
-        return default
-
-
-def _set(key: str, value, seconds) -> None:
-    try:
-        cache.set(key, value, seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning("report cache unavailable (set)", exc_info=True)
-
-
-def _add(key: str, value, seconds) -> bool | None:
-    """True if added, False if the key was there, None if the cache is unavailable."""
-    try:
-        return cache.add(key, value, seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning("report cache unavailable (add)", exc_info=True)
-        return None
-
-
-def _delete(key: str) -> None:
-    try:
-        cache.delete(key)
-    except Exception:  # noqa: BLE001
-        logger.warning("report cache unavailable (delete)", exc_info=True)
 
 
 def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports:v1") -> str:

@@ -44,9 +44,11 @@ ENV = {
     "EMAIL_URL": "memorymail://",
 }
 ENV.pop("REDIS_URL", None)
+ENV.pop("CACHE_URL", None)
 # With Redis, gunicorn and a Celery worker share it as the product does in production, so a
 # large uncached report is computed in the background (reports/cache.py) and measured so.
 BENCH_REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/9")
+BENCH_CACHE = os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/10")
 
 
 def redis_reachable(url: str) -> bool:
@@ -147,15 +149,24 @@ def main() -> int:
         cursor.execute("ANALYZE")
     conn.close()
 
+    use_redis = redis_reachable(BENCH_REDIS)
+    if use_redis:
+        # As in production (docker-compose.yml): broker and a shared cache on Redis, so
+        # sessions and the signed-in user are read from the cache (vom.settings).
+        ENV["REDIS_URL"] = BENCH_REDIS
+        ENV["CACHE_URL"] = BENCH_CACHE
     setup_django()
+    if use_redis:
+        from django.core.cache import cache
+
+        cache.clear()  # the bench's own cache database: nothing from an earlier run
     from bench_targets import measure_operations, targets  # noqa: E402 - needs Django set up
 
     pages, cookies = targets()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     worker = None
-    if redis_reachable(BENCH_REDIS):
-        ENV["REDIS_URL"] = BENCH_REDIS
+    if use_redis:
         step(f"starting a Celery worker on {BENCH_REDIS}")
         worker = subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "vom", "worker", "--pool=solo", "--loglevel=WARNING",

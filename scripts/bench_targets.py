@@ -4,7 +4,6 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 
 from meetings.models import Meeting
@@ -15,7 +14,9 @@ from participants.selectors import named_persons
 
 def session_cookie(user: User, *, second_factor: bool = False) -> str:
     """A signed-in session as the login flow leaves it (TOTP passed, for managers)."""
-    session = SessionStore()
+    from importlib import import_module
+
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "participants.auth.UsernameOrEmailBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

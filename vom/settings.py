@@ -172,8 +172,29 @@ WHITENOISE_USE_FINDERS = DEBUG
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Sessions live in the database so web processes stay stateless.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# A cache shared by every process on the host (computed reports, see reports/cache.py);
+# CACHE_URL (e.g. redis://host:6379/1) shares it across hosts.
+CACHE_URL = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": env.cache_url("CACHE_URL")
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(BASE_DIR / "var" / "cache"),
+    }
+}
+
+# Sessions live in the database so web processes stay stateless; with a shared cache
+# (CACHE_URL) they are read from it and written to both (cached_db). Only then: a session
+# ended on one host must not live on in another host's own cache.
+SESSION_ENGINE = (
+    "vom.sessions"  # Django's cached_db, tolerant of the cache being down
+    if CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
+# The signed-in user with their memberships and TOTP device, cached for this long
+# (participants.auth); cleared on every change to them. Off without a shared cache.
+AUTH_CACHE_SECONDS = _env_int("AUTH_CACHE_SECONDS", 60 if CACHE_URL else 0, minimum=0)
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit
@@ -219,18 +240,6 @@ else:
 EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VOM <noreply@vom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
-# A cache shared by every process on the host (computed reports, see reports/cache.py);
-# CACHE_URL (e.g. redis://host:6379/1) shares it across hosts.
-CACHE_URL = env.str("CACHE_URL", default="")
-CACHES = {
-    "default": env.cache_url("CACHE_URL")
-    if CACHE_URL
-    else {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(BASE_DIR / "var" / "cache"),
-    }
-}
 
 # Reports (reports/cache.py): computed figures are kept this long; a period behind more
 # meetings than REPORTS_INLINE_MAX_MEETINGS is computed by a Celery task, not in the request.

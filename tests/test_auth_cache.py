@@ -1,0 +1,157 @@
+"""Sign-in data from a shared cache (CACHE_URL on Redis, as in docker-compose.yml).
+
+With a shared cache, sessions are `cached_db` and the signed-in user, their memberships and
+whether they have a TOTP device come from one cache entry (participants.auth). These tests
+run against a real Redis and check that every change that matters reaches the next request.
+"""
+
+import contextlib
+import secrets
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from participants import services
+from participants.auth import auth_cache_key
+from participants.models import Membership, Role
+
+from . import test_sessions as plain
+from .factories import MembershipFactory
+from .twofactor import confirmed_device
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def shared_cache(settings, redis_url):
+    base = redis_url.rsplit("/", 1)[0]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"{base}/11",
+            # Test databases reuse primary keys between runs: a prefix of its own per test.
+            "KEY_PREFIX": f"t{secrets.token_hex(6)}",
+        }
+    }
+    settings.SESSION_ENGINE = "vom.sessions"
+    settings.AUTH_CACHE_SECONDS = 60
+    yield
+    with contextlib.suppress(Exception):  # one test stops the cache on purpose
+        cache.clear()
+
+
+# The session rules hold unchanged with sessions and users in the cache.
+test_idle_timeout_sends_to_login_with_the_message = (
+    plain.test_idle_timeout_sends_to_login_with_the_message
+)
+test_absolute_limit_ends_even_an_active_session = (
+    plain.test_absolute_limit_ends_even_an_active_session
+)
+test_requests_do_not_move_the_login_time = plain.test_requests_do_not_move_the_login_time
+test_disabled_users_session_ends_at_once = plain.test_disabled_users_session_ends_at_once
+test_ended_membership_ends_access_but_not_other_memberships = (
+    plain.test_ended_membership_ends_access_but_not_other_memberships
+)
+
+
+def _signed_in(area, password) -> Client:
+    client = Client()
+    response = client.post(reverse("login"), {"username": "alice", "password": password})
+    assert response.status_code == 302
+    return client
+
+
+def _tables(queries) -> str:
+    return " ".join(q["sql"] for q in queries)
+
+
+def test_a_signed_in_request_reads_no_session_user_or_membership_rows(area, password):
+    client = _signed_in(area, password)
+    url = reverse("person_detail", kwargs={"pk": area.person.pk})
+    assert client.get(url).status_code == 200  # fills the cache
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    sql = _tables(queries.captured_queries)
+    assert 'FROM "django_session"' not in sql
+    assert 'FROM "participants_user"' not in sql
+    # (the page's care-team panel reads its members' memberships with IN; not this one)
+    assert f'"participants_membership"."user_id" = {area.alice.pk}' not in sql
+    assert cache.get(auth_cache_key(area.alice.pk)).pk == area.alice.pk
+
+
+def test_logout_ends_the_session_for_every_copy_of_the_cookie(area, password):
+    client = _signed_in(area, password)
+    copy = Client()
+    copy.cookies = client.cookies.__class__(client.cookies)
+    assert copy.get(reverse("home")).status_code == 200
+    client.post(reverse("logout"))
+    response = copy.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_new_membership_counts_on_the_next_request(area, password):
+    client = _signed_in(area, password)
+    other = area.outsider_org
+    assert client.get(reverse("home")).status_code == 200
+    MembershipFactory(user=area.alice, organisation=other, role=Role.ORG_ADMIN)
+    page = client.get(reverse("home"))
+    # An organisation admin must have a second factor: the next page is the enrolment.
+    assert page.status_code == 302
+    assert page["Location"].startswith(reverse("otp_setup"))
+
+
+def test_a_deactivated_organisation_ends_its_members_access(area, password):
+    client = _signed_in(area, password)
+    url = reverse("person_detail", kwargs={"pk": area.person.pk})
+    assert client.get(url).status_code == 200
+    area.health_care.is_active = False
+    area.health_care.save()
+    assert client.get(url).status_code == 404
+
+
+def test_a_confirmed_device_asks_for_the_code_on_the_next_request(area, password):
+    client = _signed_in(area, password)
+    assert client.get(reverse("home")).status_code == 200
+    confirmed_device(area.alice)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("otp_verify"))
+
+
+def test_a_password_change_elsewhere_ends_this_session(area, password):
+    client = _signed_in(area, password)
+    assert client.get(reverse("home")).status_code == 200
+    area.alice.set_password(secrets.token_urlsafe(16))
+    area.alice.save()
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_staff_deactivation_through_the_service_clears_the_entry(area, password):
+    client = _signed_in(area, password)
+    assert client.get(reverse("home")).status_code == 200
+    assert cache.get(auth_cache_key(area.alice.pk)) is not None
+    services.staff_deactivate(actor=area.bob, membership=Membership.objects.get(user=area.alice))
+    assert cache.get(auth_cache_key(area.alice.pk)) is None
+
+
+def test_pages_work_when_the_cache_is_down(area, password, settings):
+    client = _signed_in(area, password)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    response = client.get(reverse("person_detail", kwargs={"pk": area.person.pk}))
+    assert response.status_code == 200
+    assert "Åkesson" in response.content.decode()
+    # Signing out still ends the session (in the database, which requests fall back to).
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
