@@ -17,7 +17,12 @@ from django.views.decorators.http import require_POST
 
 from participants import audit
 from participants.models import AccessLog, Organisation, Role
-from participants.selectors import CARE_ROLES, active_memberships, get_person_for_user
+from participants.selectors import (
+    CARE_ROLES,
+    active_memberships,
+    get_person_for_user,
+    membership_for_person,
+)
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
 
@@ -56,10 +61,18 @@ S = Meeting.State
 
 
 def _load(request, pk, *, log: bool = True) -> tuple[Meeting, MeetingContext]:
-    meeting = get_meeting_for_user(request.user, pk, request=request)
-    ctx = MeetingContext.build(request.user, meeting, visible=True)
+    ctx = MeetingContext.load_visible(request.user, pk, request=request)
+    meeting = ctx.meeting
     if log and request.method == "GET":
-        audit.log_access(request, person=meeting.person, action=AccessLog.Action.VIEW, obj=meeting)
+        audit.log_access(
+            request,
+            person=meeting.person,
+            action=AccessLog.Action.VIEW,
+            obj=meeting,
+            membership=membership_for_person(
+                request.user, meeting.person, team_org_ids=ctx.team_org_ids
+            ),
+        )
     return meeting, ctx
 
 

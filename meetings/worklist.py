@@ -12,7 +12,11 @@ from participants.models import CareTeamEntry
 from participants.selectors import care_organisation_ids
 
 from .models import Meeting, Participant, PreparationStep
-from .selectors import convening_organisation_ids, meetings_visible_to
+from .selectors import (
+    convening_organisation_ids,
+    meetings_of_person_visible_to,
+    meetings_visible_to,
+)
 
 S = Meeting.State
 WORK_STATES = (S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED, S.HELD)
@@ -146,10 +150,17 @@ def state_counts(user, base=None) -> list[tuple[str, str, int]]:
     return [(state, S(state).label, rows.get(state, 0)) for state in WORK_STATES]
 
 
-def meetings_for_person(user, person) -> list[Meeting]:
+def meetings_for_person(user, person, team=None) -> list[Meeting]:
+    """The person's latest meetings the user may see. `team`: the person's current care
+    team (entries) when the caller has read it, which spares the per-row subqueries."""
+    if team is not None:
+        meetings = meetings_of_person_visible_to(
+            user, person, frozenset(entry.organisation_id for entry in team)
+        )
+    else:
+        meetings = meetings_visible_to(user).filter(person=person)
     return list(
-        meetings_visible_to(user)
-        .filter(person=person)
-        .order_by("-initiated_at")
-        .only("pk", "state", "kind", "starts_at", "initiated_at", "person_id")[:20]
+        meetings.order_by("-initiated_at").only(
+            "pk", "state", "kind", "starts_at", "initiated_at", "person_id"
+        )[:20]
     )

@@ -166,14 +166,17 @@ def eligibility(person: Person, team: list[CareTeamEntry] | None = None) -> Elig
 
 
 def membership_for_person(
-    user, person: Person, team: list[CareTeamEntry] | None = None
+    user, person: Person, team: list[CareTeamEntry] | None = None, *, team_org_ids=None
 ) -> Membership | None:
     """The membership through which the user serves this person (for logging and defaults).
-    `team`: the person's current care team when the caller has already read it."""
+    `team` (entries) or `team_org_ids`: the person's current care team when the caller has
+    already read it."""
     memberships = active_memberships(user)
     if not memberships:
         return None
-    if team is not None:
+    if team_org_ids is not None:
+        team_orgs = team_org_ids
+    elif team is not None:
         team_orgs = {entry.organisation_id for entry in team}
     else:
         team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))

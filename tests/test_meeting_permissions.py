@@ -112,3 +112,45 @@ def test_partner_visibility_follows_consent(marea, meeting_in, state, partner_se
     for partner in (marea.coordinator, marea.assessor, marea.contact):
         assert meetings_visible_to(partner).filter(pk=meeting.pk).exists() == partner_sees
     assert meetings_visible_to(marea.nurse).filter(pk=meeting.pk).exists()
+
+
+@pytest.mark.parametrize("state", S.values)
+def test_the_python_rule_for_one_meeting_agrees_with_the_query(marea, meeting_in, state):
+    """selectors.sees_meeting (the meeting page) and meetings_of_person_visible_to (the person
+    page) decide from the care team and the participants; meetings_visible_to in SQL. Every
+    persona, with the meeting shared or not, initiated by either organisation, and with an
+    outsider invited, gets the same answer from all three."""
+    from meetings.models import Participant
+    from meetings.selectors import meetings_of_person_visible_to, sees_meeting
+    from participants.selectors import care_team_for
+
+    meeting = meeting_in(state)
+    Participant.objects.get_or_create(
+        meeting=meeting,
+        user=marea.outsider,
+        defaults={"organisation": marea.outsider_org, "kind": Participant.Kind.STAFF},
+    )
+    team = care_team_for(marea.person)
+    team_ids = frozenset(entry.organisation_id for entry in team)
+    checked = 0
+    for shared in (False, True):
+        for initiator in (marea.health_care, marea.home_help):
+            Meeting.objects.filter(pk=meeting.pk).update(
+                shared=shared, initiator_organisation=initiator
+            )
+            meeting.refresh_from_db()
+            for name in PERSONAS:
+                user = getattr(marea, name)
+                expected = meetings_visible_to(user).filter(pk=meeting.pk).exists()
+                invited = Participant.objects.filter(
+                    meeting=meeting, user=user, removed_at__isnull=True
+                ).exists()
+                assert sees_meeting(user, meeting, team_org_ids=team_ids, invited=invited) == (
+                    expected
+                ), (name, shared, initiator.name)
+                listed = meetings_of_person_visible_to(user, marea.person, team_ids)
+                assert listed.filter(pk=meeting.pk).exists() == expected, (name, shared)
+                checked += 1
+    assert checked == 4 * len(PERSONAS)
+    # The outsider invited to a shared meeting sees it; to an unshared one, not.
+    assert meetings_visible_to(marea.outsider).filter(pk=meeting.pk).exists()

@@ -53,14 +53,14 @@ def meeting_worklist(context):
 
 
 @register.inclusion_tag("meetings/_person_meetings.html", takes_context=True)
-def person_meetings(context, person):
+def person_meetings(context, person, team=None):
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"meetings": [], "person": person}
     can_propose = bool(care_organisation_ids(user))
     return {
-        "meetings": meetings_for_person(user, person),
+        "meetings": meetings_for_person(user, person, team),
         "person": person,
         "can_propose": can_propose,
     }
