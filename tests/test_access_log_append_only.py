@@ -131,3 +131,38 @@ def test_retention_setting_cannot_be_below_five_years():
     )
     assert result.returncode != 0
     assert "AUDIT_RETENTION_YEARS must be at least 5" in result.stderr
+
+
+def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
+    """audit.log_list writes its rows with INSERT … SELECT FROM unnest on PostgreSQL: every
+    column as one row per person written through the ORM would have it."""
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from participants import audit
+
+    from .factories import PersonFactory
+
+    others = [PersonFactory() for _ in range(3)]
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
+    request.user = area.alice
+    request.request_id = "a" * 32
+    before = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        audit.log_list(request, persons=[area.person, *others])
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = list(AccessLog.objects.filter(request_id="a" * 32).order_by("pk"))
+    assert [row.person_id for row in rows] == [area.person.pk, *(p.pk for p in others)]
+    for row in rows:
+        assert row.object_id == str(row.person_id)
+        assert row.user_id == area.alice.pk
+        assert row.organisation_id == area.health_care.pk
+        assert row.role == "nurse"
+        assert row.action == AccessLog.Action.LIST
+        assert row.object_type == "participants.person"
+        assert row.outcome == AccessLog.Outcome.ALLOWED
+        assert row.ip == "192.0.2.7"
+        assert before <= row.at <= timezone.now()
+    audit.log_list(request, persons=[])  # nothing listed, nothing written
+    assert AccessLog.objects.filter(request_id="a" * 32).count() == 4
