@@ -52,7 +52,7 @@ from .forms import (
 from .models import Decision, Meeting, Participant, TimeVote
 from .permissions import MeetingContext, allowed_actions, can, require
 from .selectors import active_participants, get_meeting_for_user
-from .worklist import open_meetings, state_counts, worklist_for
+from .worklist import worklist
 
 S = Meeting.State
 
@@ -192,9 +192,7 @@ def next_steps(ctx: MeetingContext, actions: set[str]) -> list[Step]:
 @staff_required
 def meeting_list(request):
     state = request.GET.get("state", "")
-    base = open_meetings(request.user)
-    items = worklist_for(request.user, base=base)
-    counts = state_counts(request.user, base)
+    items, counts = worklist(request.user)
     from .selectors import meetings_visible_to
 
     meetings = meetings_visible_to(request.user).select_related("person", "convener")

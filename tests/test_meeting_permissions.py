@@ -154,3 +154,35 @@ def test_the_python_rule_for_one_meeting_agrees_with_the_query(marea, meeting_in
     assert checked == 4 * len(PERSONAS)
     # The outsider invited to a shared meeting sees it; to an unshared one, not.
     assert meetings_visible_to(marea.outsider).filter(pk=meeting.pk).exists()
+
+
+def test_worklist_counts_agree_with_the_sql_definition(marea, meeting_in, monkeypatch):
+    """meetings.worklist.worklist reads the user's open meetings in small queries and decides
+    visibility in Python; its counts by state equal `state_counts` (open_meetings in SQL)
+    for every persona, also past WORKLIST_READ_MAX, where it asks the database instead."""
+    from meetings import worklist as wl
+
+    from meetings.models import Participant
+
+    for state in (S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED, S.HELD, S.DECLINED):
+        meeting = meeting_in(state)
+        # An outsider invited: sees the meeting while it is shared, through the invitation.
+        Participant.objects.get_or_create(
+            meeting=meeting, user=marea.outsider, defaults={"organisation": marea.outsider_org}
+        )
+    Meeting.objects.filter(state=S.CONSENT).update(shared=False)  # as after a withdrawal
+    totals = 0
+    for name in PERSONAS:
+        user = getattr(marea, name)
+        items, counts = wl.worklist(user)
+        assert counts == wl.state_counts(user), name
+        totals += sum(n for _state, _label, n in counts)
+        if name == "outsider":
+            assert sum(n for _state, _label, n in counts) > 0
+        monkeypatch.setattr(wl, "WORKLIST_READ_MAX", 1)
+        capped_items, capped_counts = wl.worklist(user)
+        monkeypatch.undo()
+        assert capped_counts == counts, name
+        assert len(capped_items) <= 1
+        assert {i.meeting.pk for i in capped_items} <= {i.meeting.pk for i in items}
+    assert totals > 0

@@ -4,7 +4,7 @@ from participants import audit
 from participants.selectors import care_organisation_ids
 
 from ..models import Meeting, Participant
-from ..worklist import meetings_for_person, open_meetings, state_counts, worklist_for
+from ..worklist import meetings_for_person, worklist
 
 register = template.Library()
 
@@ -43,13 +43,12 @@ def meeting_worklist(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not care_organisation_ids(user):
         return {"show": False}
-    base = open_meetings(user)
-    items = worklist_for(user, limit=50, base=base)
+    items, counts = worklist(user, limit=50)
     if items:
         audit.log_list(
             request, persons={i.meeting.person_id: i.meeting.person for i in items}.values()
         )
-    return {"show": True, "items": items, "counts": state_counts(user, base)}
+    return {"show": True, "items": items, "counts": counts}
 
 
 @register.inclusion_tag("meetings/_person_meetings.html", takes_context=True)
