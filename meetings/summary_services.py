@@ -298,25 +298,55 @@ class OrganisationReceipt:
         return min(times) if times else None
 
 
-def read_receipts_by_organisation(meeting: Meeting) -> list[OrganisationReceipt]:
-    """Per organisation taking part: who has read which version, and when (3 queries)."""
-    from participants.models import Role
+@dataclass
+class ReceiptsOverview:
+    receipts: list[OrganisationReceipt]
+    current_version: int | None  # the stored version number of the current content
+    has_read: bool  # the user has read the current content
 
-    participants = list(
-        meeting.participants.filter(
-            removed_at__isnull=True, kind=Participant.Kind.STAFF, organisation__isnull=False
-        )
-        .select_related("user", "organisation")
-        .order_by("organisation__name", "role", "pk")
-    )
+
+def receipts_overview(meeting: Meeting, user, participants=None) -> ReceiptsOverview:
+    """The read receipts by organisation, the current version number and whether `user` has
+    read it, in two queries (or three without `participants`, the meeting's active
+    participants with user and organisation, as the meeting page reads them anyway)."""
     latest: dict[int, ReadReceipt] = {}
     for receipt in ReadReceipt.objects.filter(meeting=meeting).order_by("content_version"):
         latest[receipt.user_id] = receipt  # the newest content version each user read
     version_of = dict(
         SummaryDocument.objects.filter(meeting=meeting).values_list("content_version", "version")
     )
+    mine = latest.get(getattr(user, "pk", None))
+    return ReceiptsOverview(
+        receipts=_receipts(meeting, participants, latest, version_of),
+        current_version=version_of.get(meeting.content_version),
+        has_read=mine is not None and mine.content_version == meeting.content_version,
+    )
+
+
+def read_receipts_by_organisation(meeting: Meeting) -> list[OrganisationReceipt]:
+    """Per organisation taking part: who has read which version, and when (3 queries)."""
+    return receipts_overview(meeting, None).receipts
+
+
+def _receipts(meeting, participants, latest, version_of) -> list[OrganisationReceipt]:
+    from participants.models import Role
+
+    if participants is None:
+        participants = (
+            meeting.participants.filter(removed_at__isnull=True)
+            .select_related("user", "organisation")
+            .order_by("organisation__name", "role", "pk")
+        )
+    staff = sorted(
+        (
+            p
+            for p in participants
+            if p.kind == Participant.Kind.STAFF and p.organisation_id and p.removed_at is None
+        ),
+        key=lambda p: (p.organisation.name, p.role, p.pk),
+    )
     groups: dict[int, OrganisationReceipt] = {}
-    for p in participants:
+    for p in staff:
         group = groups.setdefault(p.organisation_id, OrganisationReceipt(p.organisation.name))
         receipt = latest.get(p.user_id)
         group.readers.append(
@@ -329,21 +359,6 @@ def read_receipts_by_organisation(meeting: Meeting) -> list[OrganisationReceipt]
             )
         )
     return list(groups.values())
-
-
-def has_read_current(user, meeting: Meeting) -> bool:
-    return ReadReceipt.objects.filter(
-        meeting=meeting, user=user, content_version=meeting.content_version
-    ).exists()
-
-
-def current_version_number(meeting: Meeting) -> int | None:
-    """The version number of the meeting's current content, once it has been stored."""
-    return (
-        SummaryDocument.objects.filter(meeting=meeting, content_version=meeting.content_version)
-        .values_list("version", flat=True)
-        .first()
-    )
 
 
 # --- For `make bench` (scripts/bench_targets.py) ---

@@ -40,8 +40,7 @@ def summary_page(request, pk):
     language = request.LANGUAGE_CODE
     context = summary_context(meeting, language=language, audience="staff")
     participant = summary_services.staff_participant(request.user, meeting)
-    receipts = summary_services.read_receipts_by_organisation(meeting)
-    has_read = summary_services.has_read_current(request.user, meeting)
+    overview = summary_services.receipts_overview(meeting, request.user)
     documents = summary_services.versions(meeting, language)
     audit.log_access(
         request,
@@ -52,11 +51,11 @@ def summary_page(request, pk):
     )
     context.update(
         meeting=meeting,
-        receipts=receipts,
+        receipts=overview.receipts,
         participant=participant,
-        has_read=has_read,
+        has_read=overview.has_read,
         documents=documents,
-        current_version=summary_services.current_version_number(meeting),
+        current_version=overview.current_version,
         languages=settings.LANGUAGES,
     )
     return render(request, "meetings/summary/page.html", context)

@@ -26,7 +26,9 @@ def summary_panel(context, meeting):
     }
     ctx = context.get("ctx")
     if held:
+        participants = None  # read by receipts_overview unless the page has them
         if ctx is not None and ctx.meeting.pk == meeting.pk and ctx.user == user:
+            participants = context.get("participants")  # the page's active participants
             mine = ctx.participant
             is_participant = (
                 mine is not None
@@ -35,10 +37,11 @@ def summary_panel(context, meeting):
             )
         else:
             is_participant = summary_services.staff_participant(user, meeting) is not None
+        overview = summary_services.receipts_overview(meeting, user, participants=participants)
         panel.update(
-            receipts=summary_services.read_receipts_by_organisation(meeting),
-            current_version=summary_services.current_version_number(meeting),
-            has_read=summary_services.has_read_current(user, meeting),
+            receipts=overview.receipts,
+            current_version=overview.current_version,
+            has_read=overview.has_read,
             is_participant=is_participant,
         )
     relatives = []
