@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from meetings.models import Decision, Meeting
-from meetings.selectors import log_denied, meetings_visible_to
+from meetings.selectors import log_denied, meetings_of_person_visible_to, meetings_visible_to
 from participants.models import Person
 from participants.selectors import care_organisation_ids
 
@@ -118,15 +118,22 @@ def status_history(decision: Decision) -> list[DecisionStatusChange]:
     return list(decision.status_changes.select_related("reported_by").order_by("reported_at", "pk"))
 
 
-def measures_visible_to(user, person: Person) -> QuerySet[OutcomeMeasure]:
-    """A person's measures from the meetings the user can see, oldest first."""
+def measures_visible_to(user, person: Person, *, team_org_ids=None) -> QuerySet[OutcomeMeasure]:
+    """A person's measures from the meetings the user can see, oldest first. `team_org_ids`:
+    the person's current care team when the caller has read it (no per-row subqueries)."""
     return (
         OutcomeMeasure.objects.filter(
-            person=person, meeting__in=meetings_visible_to(user).values("pk")
+            person=person, meeting__in=_person_meetings(user, person, team_org_ids).values("pk")
         )
         .select_related("meeting")
         .order_by("date", "pk")
     )
+
+
+def _person_meetings(user, person: Person, team_org_ids) -> QuerySet[Meeting]:
+    if team_org_ids is None:
+        return meetings_visible_to(user).filter(person=person)
+    return meetings_of_person_visible_to(user, person, team_org_ids)
 
 
 # --- The follow-up page ---
@@ -222,7 +229,9 @@ class FollowupPage:
         return rows
 
 
-def followup_page(user, meeting: Meeting, *, today: dt.date | None = None) -> FollowupPage:
+def followup_page(
+    user, meeting: Meeting, *, today: dt.date | None = None, team_org_ids=None
+) -> FollowupPage:
     """Everything the follow-up page shows, in a fixed number of queries whatever the number
     of decisions and reports."""
     today = today or timezone.localdate()
@@ -295,7 +304,8 @@ def followup_page(user, meeting: Meeting, *, today: dt.date | None = None) -> Fo
         and bool(services.health_care_organisation_ids(user, participating)),
         can_record_baseline=meeting.state in services.BASELINE_STATES and bool(follow_up_orgs),
         follow_on_meetings=list(
-            Meeting.objects.filter(previous_meeting=meeting, pk__in=meetings_visible_to(user))
+            _person_meetings(user, meeting.person, team_org_ids)
+            .filter(previous_meeting=meeting)
             .only("pk", "state", "initiated_at")
             .order_by("initiated_at")
         ),

@@ -13,10 +13,15 @@ from django.views.decorators.http import require_http_methods
 
 from meetings.forms import InitiativeForm
 from meetings.models import Meeting
-from meetings.selectors import get_meeting_for_user
+from meetings.permissions import MeetingContext
 from participants import audit
 from participants.models import AccessLog, Organisation
-from participants.selectors import CARE_ROLES, active_memberships, get_person_for_user
+from participants.selectors import (
+    CARE_ROLES,
+    active_memberships,
+    get_person_for_user,
+    membership_for_person,
+)
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
 
@@ -37,11 +42,26 @@ def _page_url(meeting, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _load_meeting(request, pk) -> Meeting:
-    meeting = get_meeting_for_user(request.user, pk, request=request)
+def _load_context(request, pk) -> MeetingContext:
+    """The meeting and the user's context if they may see it (404 otherwise); a look is
+    logged. The context carries the person's care team for the page's other lookups."""
+    ctx = MeetingContext.load_visible(request.user, pk, request=request)
+    meeting = ctx.meeting
     if request.method == "GET":
-        audit.log_access(request, person=meeting.person, action=AccessLog.Action.VIEW, obj=meeting)
-    return meeting
+        audit.log_access(
+            request,
+            person=meeting.person,
+            action=AccessLog.Action.VIEW,
+            obj=meeting,
+            membership=membership_for_person(
+                request.user, meeting.person, team_org_ids=ctx.team_org_ids
+            ),
+        )
+    return ctx
+
+
+def _load_meeting(request, pk) -> Meeting:
+    return _load_context(request, pk).meeting
 
 
 def _form_page(request, meeting, form, *, title, submit, template="followup/form.html", **extra):
@@ -57,12 +77,15 @@ def _form_page(request, meeting, form, *, title, submit, template="followup/form
 
 @staff_required
 def followup_meeting(request, pk):
-    meeting = _load_meeting(request, pk)
-    page = selectors.followup_page(request.user, meeting)
+    ctx = _load_context(request, pk)
+    meeting = ctx.meeting
+    page = selectors.followup_page(request.user, meeting, team_org_ids=ctx.team_org_ids)
     for row in page.rows:
         if row.can_report:
             row.form = DecisionStatusForm(prefix=f"d{row.decision.pk}")
-    measures = list(selectors.measures_visible_to(request.user, meeting.person))
+    measures = list(
+        selectors.measures_visible_to(request.user, meeting.person, team_org_ids=ctx.team_org_ids)
+    )
     return render(
         request,
         "followup/meeting.html",
