@@ -9,7 +9,7 @@ not exist. Managers and organisation admins hold no care role and see no person'
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Right
 from django.http import Http404
 from django.utils import timezone
@@ -127,17 +127,26 @@ def search_persons(user, query: str, *, everyone: bool = False) -> QuerySet[Pers
 
 
 def care_team_for(person: Person, day: dt.date | None = None) -> list[CareTeamEntry]:
-    return list(
+    """The person's care team on `day` (today), with each named member's direct phone in
+    that organisation as `entry.member_phone` (from an active membership; "" if none)."""
+    team = list(
         person.care_team.current(day)
         .select_related("organisation", "member")
-        .prefetch_related(
-            Prefetch(
-                "member__memberships",
-                queryset=Membership.objects.active().select_related("organisation"),
-            )
-        )
         .order_by("organisation__name", "role", "pk")
     )
+    member_ids = {entry.member_id for entry in team if entry.member_id}
+    phones = {}
+    if member_ids:
+        phones = {
+            (user_id, organisation_id): phone
+            for user_id, organisation_id, phone in Membership.objects.active()
+            .filter(user_id__in=member_ids)
+            .exclude(direct_phone="")
+            .values_list("user_id", "organisation_id", "direct_phone")
+        }
+    for entry in team:
+        entry.member_phone = phones.get((entry.member_id, entry.organisation_id), "")
+    return team
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,6 @@ def test_worklist_counts_agree_with_the_sql_definition(marea, meeting_in, monkey
     visibility in Python; its counts by state equal `state_counts` (open_meetings in SQL)
     for every persona, also past WORKLIST_READ_MAX, where it asks the database instead."""
     from meetings import worklist as wl
-
     from meetings.models import Participant
 
     for state in (S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED, S.HELD, S.DECLINED):

@@ -92,3 +92,30 @@ def test_manager_without_care_role_sees_no_person(area, login):
     client = login(manager)
     assert client.get(reverse("person_detail", kwargs={"pk": area.person.pk})).status_code == 404
     assert "Åkesson" not in client.get(reverse("home")).content.decode()
+
+
+def test_care_team_shows_each_members_phone_in_that_organisation(area, login):
+    """The team panel shows a named member's direct phone from their active membership in
+    the entry's organisation: not another organisation's, not an ended membership's."""
+    from participants.models import Membership, Role
+
+    from .factories import CareTeamEntryFactory, MembershipFactory
+
+    Membership.objects.filter(user=area.alice).update(direct_phone="08-111 11 11")
+    MembershipFactory(
+        user=area.alice, organisation=area.home_help, role=Role.CONTACT_PERSON,
+        direct_phone="08-222 22 22",
+    )  # fmt: skip
+    bob_membership = Membership.objects.get(user=area.bob)
+    bob_membership.direct_phone = "08-333 33 33"
+    bob_membership.is_active = False
+    bob_membership.save()
+    CareTeamEntryFactory(
+        person=area.person, organisation=area.home_help, member=area.bob,
+        role=Role.HOME_HELP_COORDINATOR,
+    )  # fmt: skip
+    page = login(area.alice).get(reverse("person_detail", kwargs={"pk": area.person.pk}))
+    html = page.content.decode()
+    assert 'href="tel:08-111 11 11"' in html
+    assert "08-222 22 22" not in html  # alice is not in the team for home help
+    assert "08-333 33 33" not in html  # bob's membership has ended
