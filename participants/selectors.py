@@ -83,6 +83,23 @@ def get_person_for_user(user, pk, *, request=None) -> Person:
         raise Http404 from None
 
 
+def get_person_and_team_for_user(user, pk, *, request=None) -> tuple[Person, list[CareTeamEntry]]:
+    """`get_person_for_user` and `care_team_for` together, for the person page: the rule of
+    `persons_visible_to` (one of the user's care organisations is in the person's current
+    care team) decided from the team the page shows, instead of a subquery before it."""
+    org_ids = care_organisation_ids(user)
+    try:
+        person = Person.objects.filter(pk=pk).first() if org_ids else None
+    except (ValueError, TypeError):
+        person = None
+    team = care_team_for(person) if person is not None else []
+    if person is None or not org_ids & {entry.organisation_id for entry in team}:
+        if request is not None:
+            _log_denied(request, pk)
+        raise Http404
+    return person, team
+
+
 def _log_denied(request, pk) -> None:
     from . import audit
     from .models import AccessLog

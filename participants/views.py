@@ -46,9 +46,9 @@ from .selectors import (
     access_log_extract_rows,
     active_memberships,
     admin_organisations,
-    care_team_for,
     eligibility,
     get_admin_organisation,
+    get_person_and_team_for_user,
     get_person_for_user,
     get_review_for_admin,
     get_served_person_for_admin,
@@ -112,8 +112,7 @@ def _care_memberships(user):
 
 @staff_required
 def person_detail(request, pk):
-    person = get_person_for_user(request.user, pk, request=request)
-    team = care_team_for(person)
+    person, team = get_person_and_team_for_user(request.user, pk, request=request)
     audit.log_access(
         request,
         person=person,
