@@ -18,7 +18,7 @@ from participants.selectors import CARE_ROLES, active_memberships
 from vom.errors import DomainError
 
 from .models import Meeting, Participant
-from .selectors import log_denied, sees_meeting
+from .selectors import active_participants, log_denied, sees_meeting
 
 S = Meeting.State
 
@@ -31,6 +31,9 @@ class MeetingContext:
     team_org_ids: frozenset[int]
     participant: Participant | None
     participating_org_ids: frozenset[int] = field(default_factory=frozenset)
+    # The meeting's active participants with user, organisation and relative (the meeting
+    # page lists them); read once here.
+    participants: list[Participant] = field(default_factory=list)
     visible: bool = True
 
     @classmethod
@@ -43,7 +46,7 @@ class MeetingContext:
         team = frozenset(
             meeting.person.care_team.current().values_list("organisation_id", flat=True)
         )
-        participants = list(meeting.participants.filter(removed_at__isnull=True))
+        participants = active_participants(meeting)
         participant = next((p for p in participants if p.user_id == user.pk), None)
         if visible is None:
             visible = sees_meeting(
@@ -55,6 +58,7 @@ class MeetingContext:
             care_org_ids=frozenset(m.organisation_id for m in memberships),
             team_org_ids=team,
             participant=participant,
+            participants=participants,
             participating_org_ids=frozenset(
                 p.organisation_id for p in participants if p.organisation_id
             ),

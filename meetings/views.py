@@ -260,8 +260,13 @@ def meeting_detail(request, pk):
     meeting, ctx = _load(request, pk)  # with person, organisation, initiator and convener
     prefetch_related_objects([meeting], "reasons")
     actions = allowed_actions(ctx)
-    participants = active_participants(meeting)
-    consent = services.current_consent(meeting)
+    participants = ctx.participants
+    # The current consent is the newest not withdrawn (Consent.Meta.ordering), as
+    # services.current_consent reads it; one query for it and the history.
+    consent_history = list(
+        meeting.consents.select_related("recorded_by", "withdrawn_by").prefetch_related("relatives")
+    )
+    consent = next((c for c in consent_history if c.withdrawn_at is None), None)
     options = list(
         meeting.time_options.annotate(
             suits_count=Count("votes", filter=Q(votes__suits=True)),
@@ -291,7 +296,7 @@ def meeting_detail(request, pk):
             "steps": next_steps(ctx, actions),
             "participants": participants,
             "consent": consent,
-            "consent_history": list(meeting.consents.select_related("recorded_by", "withdrawn_by")),
+            "consent_history": consent_history,
             "options": options,
             "contributions": list(meeting.contributions.select_related("relative")),
             "by_org": _decisions_by_org(decisions, confirmations, participants),
