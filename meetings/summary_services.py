@@ -337,14 +337,13 @@ def _receipts(meeting, participants, latest, version_of) -> list[OrganisationRec
             .select_related("user", "organisation")
             .order_by("organisation__name", "role", "pk")
         )
-    staff = sorted(
-        (
-            p
-            for p in participants
-            if p.kind == Participant.Kind.STAFF and p.organisation_id and p.removed_at is None
-        ),
-        key=lambda p: (p.organisation.name, p.role, p.pk),
-    )
+    # In the order the database gave (organisation name by its collation, role, pk): the
+    # meeting page's participants are ordered by kind first, so its staff come in that order.
+    staff = [
+        p
+        for p in participants
+        if p.kind == Participant.Kind.STAFF and p.organisation_id and p.removed_at is None
+    ]
     groups: dict[int, OrganisationReceipt] = {}
     for p in staff:
         group = groups.setdefault(p.organisation_id, OrganisationReceipt(p.organisation.name))

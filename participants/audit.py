@@ -101,8 +101,11 @@ def _insert_list_rows(person_ids: list[int], values: dict) -> None:
     columns = [fields[name].column for name in constant]
     params = []
     for name in constant:
-        value = values[name]
-        params.append(value.pk if isinstance(value, models.Model) else value)
+        field = fields[name]
+        value = values[name] if name in values else field.get_default()
+        if isinstance(value, models.Model):
+            value = value.pk
+        params.append(field.get_db_prep_save(value, connection))
     placeholders = ", ".join(
         "%s::inet" if fields[name].get_internal_type() == "GenericIPAddressField" else "%s"
         for name in constant

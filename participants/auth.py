@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 
-from vom.cache import safe_delete_many, safe_get, safe_set
+from vom.cache import safe_add, safe_get, safe_set_many
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -34,18 +34,22 @@ class UsernameOrEmailBackend(ModelBackend):
 
         With AUTH_CACHE_SECONDS (on when CACHE_URL names a shared cache) the three come from
         the cache: one cache read instead of two queries on every request. A change to the
-        user, their memberships, their devices or an organisation of theirs clears the
-        entry (`forget_cached_users`), now and again when its transaction commits.
+        user, their memberships, their devices or an organisation of theirs replaces the
+        entry with a "changed" mark (`forget_cached_users`), now and again when its
+        transaction commits; while the mark lasts nothing is cached for the user, so a
+        request that read the database just before the commit cannot put the old state back.
         """
         seconds = settings.AUTH_CACHE_SECONDS
         key = auth_cache_key(user_id)
-        user = safe_get(key) if seconds else None
-        if user is None:
+        cached = safe_get(key) if seconds else None
+        if isinstance(cached, get_user_model()):
+            user = cached
+        else:
             user = self._load_user(user_id)
             if user is None:
                 return None
-            if seconds:
-                safe_set(key, user, seconds)
+            if seconds and cached is None:
+                safe_add(key, user, seconds)  # not over a "changed" mark
         return user if self.user_can_authenticate(user) else None
 
     @staticmethod
@@ -72,16 +76,23 @@ def auth_cache_key(user_id) -> str:
     return f"auth:v1:user:{user_id}"
 
 
+# What a changed user's entry holds for a few seconds instead of the user: longer than a
+# request takes to read the user and try to cache it.
+CHANGED_MARK = "changed"
+CHANGED_MARK_SECONDS = 30
+
+
 def forget_cached_users(user_ids) -> None:
-    """Clear the cached sign-in data of these users, now and when the transaction commits
-    (a request between the two could cache what is about to change)."""
+    """Replace the cached sign-in data of these users with a short "changed" mark, now and
+    when the transaction commits (a request between the two could otherwise cache what is
+    about to change)."""
     if not settings.AUTH_CACHE_SECONDS:
         return
-    keys = [auth_cache_key(pk) for pk in set(user_ids) if pk is not None]
-    if not keys:
+    marks = {auth_cache_key(pk): CHANGED_MARK for pk in set(user_ids) if pk is not None}
+    if not marks:
         return
-    safe_delete_many(keys)
-    transaction.on_commit(lambda: safe_delete_many(keys))
+    safe_set_many(marks, CHANGED_MARK_SECONDS)
+    transaction.on_commit(lambda: safe_set_many(marks, CHANGED_MARK_SECONDS))
 
 
 def forget_on_change(sender, instance, **kwargs):

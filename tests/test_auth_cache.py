@@ -6,6 +6,7 @@ run against a real Redis and check that every change that matters reaches the ne
 """
 
 import contextlib
+import os
 import secrets
 
 import pytest
@@ -16,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from participants import services
-from participants.auth import auth_cache_key
+from participants.auth import CHANGED_MARK, auth_cache_key
 from participants.models import Membership, Role
 
 from . import test_sessions as plain
@@ -72,6 +73,7 @@ def _tables(queries) -> str:
 def test_a_signed_in_request_reads_no_session_user_or_membership_rows(area, password):
     client = _signed_in(area, password)
     url = reverse("person_detail", kwargs={"pk": area.person.pk})
+    cache.delete(auth_cache_key(area.alice.pk))  # the mark left by last_login has expired
     assert client.get(url).status_code == 200  # fills the cache
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
@@ -136,22 +138,84 @@ def test_a_password_change_elsewhere_ends_this_session(area, password):
 def test_staff_deactivation_through_the_service_clears_the_entry(area, password):
     client = _signed_in(area, password)
     assert client.get(reverse("home")).status_code == 200
-    assert cache.get(auth_cache_key(area.alice.pk)) is not None
+    cache.delete(auth_cache_key(area.alice.pk))  # the mark left by last_login has expired
+    assert client.get(reverse("home")).status_code == 200
+    assert cache.get(auth_cache_key(area.alice.pk)).pk == area.alice.pk
     services.staff_deactivate(actor=area.bob, membership=Membership.objects.get(user=area.alice))
-    assert cache.get(auth_cache_key(area.alice.pk)) is None
+    assert cache.get(auth_cache_key(area.alice.pk)) == CHANGED_MARK
 
 
 def test_pages_work_when_the_cache_is_down(area, password, settings):
     client = _signed_in(area, password)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        }
-    }
+    _dead_cache(settings)
     response = client.get(reverse("person_detail", kwargs={"pk": area.person.pk}))
     assert response.status_code == 200
     assert "Åkesson" in response.content.decode()
     # Signing out still ends the session (in the database, which requests fall back to).
     assert client.post(reverse("logout")).status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def _dead_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+
+
+def test_signing_in_works_when_the_cache_is_down(area, password, settings):
+    _dead_cache(settings)
+    client = _signed_in(area, password)  # the new session's key is checked with exists()
+    assert client.get(reverse("person_detail", kwargs={"pk": area.person.pk})).status_code == 200
+
+
+def test_a_sessions_copy_lives_in_the_cache_for_minutes_not_hours(area, password, settings):
+    import redis
+
+    client = _signed_in(area, password)
+    assert client.get(reverse("home")).status_code == 200
+    from django.contrib.sessions.backends.cached_db import KEY_PREFIX
+
+    key = cache.make_key(KEY_PREFIX + client.cookies["sessionid"].value)
+    ttl = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).ttl(key)
+    assert 0 < ttl <= settings.SESSION_CACHE_SECONDS < settings.SESSION_COOKIE_AGE
+
+
+def test_a_change_leaves_a_mark_that_keeps_the_old_user_out_of_the_cache(area, password):
+    client = _signed_in(area, password)
+    assert client.get(reverse("home")).status_code == 200
+    key = auth_cache_key(area.alice.pk)
+    area.alice.first_name = "Alicia"
+    area.alice.save()
+    assert cache.get(key) == CHANGED_MARK
+    # While the mark lasts, requests read the user from the database and cache nothing.
+    assert client.get(reverse("home")).status_code == 200
+    assert cache.get(key) == CHANGED_MARK
+    cache.delete(key)  # the mark has expired
+    assert client.get(reverse("home")).status_code == 200
+    assert cache.get(key).first_name == "Alicia"
+
+
+def test_a_per_process_cache_turns_the_shared_caching_off():
+    """CACHE_URL=locmemcache:// would keep a session alive in one process after a logout in
+    another: sessions stay in the database and users are not cached."""
+    import subprocess
+    import sys
+
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'vom.settings'; "
+        "django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_ENGINE, s.AUTH_CACHE_SECONDS)"
+    )
+    for url, expected in (
+        ("locmemcache://", "django.contrib.sessions.backends.db 0"),
+        ("redis://127.0.0.1:6379/11", "vom.sessions 60"),
+    ):
+        env = {**os.environ, "CACHE_URL": url}
+        env.pop("AUTH_CACHE_SECONDS", None)
+        result = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip() == expected, url

@@ -26,6 +26,17 @@ def safe_set(key: str, value, seconds) -> None:
         logger.warning("cache unavailable (set %s)", key.split(":", 1)[0], exc_info=True)
 
 
+def safe_set_many(values: dict, seconds) -> None:
+    if not values:
+        return
+    try:
+        cache.set_many(values, seconds)
+    except Exception:  # noqa: BLE001
+        logger.warning(
+            "cache unavailable (set %s)", next(iter(values)).split(":", 1)[0], exc_info=True
+        )
+
+
 def safe_add(key: str, value, seconds) -> bool | None:
     """True if added, False if the key was there, None if the cache is unavailable."""
     try:

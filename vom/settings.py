@@ -184,17 +184,23 @@ CACHES = {
     }
 }
 
-# Sessions live in the database so web processes stay stateless; with a shared cache
-# (CACHE_URL) they are read from it and written to both (cached_db). Only then: a session
-# ended on one host must not live on in another host's own cache.
-SESSION_ENGINE = (
-    "vom.sessions"  # Django's cached_db, tolerant of the cache being down
-    if CACHE_URL
-    else "django.contrib.sessions.backends.db"
+# A cache that every web process on every host shares (Redis or Memcached through
+# CACHE_URL): only then may sessions and signed-in users be read from it. A per-process or
+# per-host cache (locmemcache://, filecache://) would keep a session alive in one process after a
+# logout in another.
+SHARED_CACHE = CACHES["default"]["BACKEND"].startswith(
+    ("django.core.cache.backends.redis.", "django.core.cache.backends.memcached.", "django_redis.")
 )
+# Sessions live in the database so web processes stay stateless; with a shared cache they
+# are read from it and written to both (vom.sessions, Django's cached_db made tolerant of
+# the cache being down).
+SESSION_ENGINE = "vom.sessions" if SHARED_CACHE else "django.contrib.sessions.backends.db"
+# How long a session's copy may live in the cache (it is removed at logout; this bounds a
+# removal that failed because the cache was unreachable at that moment).
+SESSION_CACHE_SECONDS = min(_env_int("SESSION_CACHE_SECONDS", 300, minimum=1), 3600)
 # The signed-in user with their memberships and TOTP device, cached for this long
-# (participants.auth); cleared on every change to them. Off without a shared cache.
-AUTH_CACHE_SECONDS = _env_int("AUTH_CACHE_SECONDS", 60 if CACHE_URL else 0, minimum=0)
+# (participants.auth); replaced by a "changed" mark on every change to them. At most 300.
+AUTH_CACHE_SECONDS = min(_env_int("AUTH_CACHE_SECONDS", 60, minimum=0), 300) if SHARED_CACHE else 0
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit
