@@ -10,12 +10,15 @@ dashboards are warmed by beat, small periods are computed at once, and a large p
 nobody has asked for yet is computed by a Celery task while the page says so and reloads.
 """
 
+import io
 import logging
+import pickle
 import secrets
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.functional import Promise, lazy
 
 from meetings.models import Meeting
 from vom.cache import safe_add as _add
@@ -29,6 +32,9 @@ from .suppression import suppress
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "reports:generation"
+# v2: reports are stored as bytes from `_dumps` (translatable labels without the class Django
+# builds for every lazy string it unpickles).
+REPORT_PREFIX = "reports:v2"
 # How long a background computation may take before another request may start it again,
 # and how long a failed one is shown as failed before it is tried again.
 PENDING_SECONDS = 600
@@ -44,7 +50,52 @@ def _inline_max_meetings() -> int:
     return int(getattr(settings, "REPORTS_INLINE_MAX_MEETINGS", 10_000))
 
 
-def _key(period: figures.Period, organisation, suppressed: bool, prefix="reports:v1") -> str:
+# A report holds a few hundred translatable labels (gettext_lazy). Pickled as they are, each
+# is unpickled by `django.utils.functional.lazy`, which builds a new class for every one:
+# that was most of a cached dashboard's 35 ms. Stored instead as one lazy string type
+# built once here; they still translate into the reader's language when shown.
+def _call(func, args, kwargs):
+    return func(*args, **kwargs)
+
+
+_lazy_text = lazy(_call, str)
+
+
+def _lazy_label(func, args, kwargs):
+    return _lazy_text(func, args, kwargs)
+
+
+class _ReportPickler(pickle.Pickler):
+    def reducer_override(self, obj):
+        if isinstance(obj, Promise):
+            _unpickle, (func, args, kwargs, *resultclasses) = obj.__reduce__()
+            if resultclasses == [str]:
+                return _lazy_label, (func, args, kwargs)
+        return NotImplemented
+
+
+def _dumps(report) -> bytes:
+    buffer = io.BytesIO()
+    _ReportPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(report)
+    return buffer.getvalue()
+
+
+def _get_report(key: str):
+    stored = _get(key)
+    if stored is None:
+        return None
+    try:
+        return pickle.loads(stored)  # noqa: S301 - our own cache, written by _set_report
+    except Exception:  # noqa: BLE001 - an unreadable entry is a miss
+        logger.warning("unreadable cached report %s", key, exc_info=True)
+        return None
+
+
+def _set_report(key: str, report, seconds) -> None:
+    _set(key, _dumps(report), seconds)
+
+
+def _key(period: figures.Period, organisation, suppressed: bool, prefix=REPORT_PREFIX) -> str:
     return _keys(period, organisation, suppressed, prefixes=(prefix,))[0]
 
 
@@ -52,7 +103,7 @@ def _keys(
     period: figures.Period,
     organisation,
     suppressed: bool,
-    prefixes=("reports:v1", "reports:pending", "reports:failed"),
+    prefixes=(REPORT_PREFIX, "reports:pending", "reports:failed"),
 ) -> list[str]:
     """The keys of one scope (by default: its report, its pending and its failed mark),
     with the generation read once."""
@@ -97,10 +148,10 @@ def report_for(
     if seconds <= 0:
         return build()
     key = _key(period, organisation, suppressed)
-    report = None if refresh else _get(key)
+    report = None if refresh else _get_report(key)
     if report is None:
         report = build()
-        _set(key, report, seconds)
+        _set_report(key, report, seconds)
     return report
 
 
@@ -108,7 +159,7 @@ def cached_report(period: figures.Period, organisation, *, suppressed: bool):
     """The stored report for the scope, or None; never computes."""
     if _seconds() <= 0:
         return None
-    return _get(_key(period, organisation, suppressed))
+    return _get_report(_key(period, organisation, suppressed))
 
 
 def meetings_behind(period: figures.Period) -> int:
@@ -125,7 +176,7 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
     if _seconds() <= 0:
         return report_for(period, organisation, suppressed=suppressed)
     report_key, pending, failed = _keys(period, organisation, suppressed)
-    report = _get(report_key)
+    report = _get_report(report_key)
     if report is not None:
         return report
     if _get(failed) or _get(pending):
@@ -149,7 +200,7 @@ def report_or_pending(period: figures.Period, organisation, *, suppressed: bool)
             _delete(pending)
             return report_for(period, organisation, suppressed=suppressed)
     # Tasks run in-process without a broker (make run): the report may be there already.
-    return _get(report_key)
+    return _get_report(report_key)
 
 
 def status(period: figures.Period, organisation, *, suppressed: bool) -> str:
