@@ -192,6 +192,17 @@ def test_the_convener_sees_what_was_not_delivered_and_resends_it(
     assert len(inbox.to("bob@example.org")) == 1
     row.refresh_from_db()
     assert row.status == Status.SENT
+    # The counts on the page are the outbox's: sent, on the way, reminders to come.
+    from django.utils import timezone
+
+    page = client.get(detail).content.decode()
+    messages = OutboxMessage.objects.filter(meeting=s.meeting).exclude(status=Status.CANCELLED)
+    open_rows = messages.exclude(status__in=[Status.SENT, Status.FAILED])
+    sent = messages.filter(status=Status.SENT).count()
+    waiting = open_rows.filter(due_at__lte=timezone.now()).count()
+    scheduled = open_rows.filter(due_at__gt=timezone.now()).count()
+    assert sent >= 1
+    assert f"Skickade: {sent} · På väg: {waiting} · Kommande påminnelser: {scheduled}" in page
     # A second click after it went out does nothing.
     client.post(reverse("outbox_resend", args=[row.pk]))
     delivery.sweep()

@@ -21,7 +21,8 @@ class OutboxSummary:
 
 @register.simple_tag(takes_context=True)
 def outbox_for(context, meeting) -> OutboxSummary | None:
-    """Counts and the undelivered messages, for the convener only (one query)."""
+    """Counts and the undelivered messages, for the convener only: one query of statuses,
+    and the undelivered rows with their recipients only when there are any."""
     user = context.get("user")
     if meeting is None or user is None or meeting.convener_id != getattr(user, "pk", None):
         return None
@@ -29,21 +30,23 @@ def outbox_for(context, meeting) -> OutboxSummary | None:
 
     now = timezone.now()
     summary = OutboxSummary()
-    rows = (
-        OutboxMessage.objects.filter(meeting_id=meeting.pk)
-        .exclude(status=Status.CANCELLED)
-        .select_related("recipient_user", "recipient_relative", "participant__relative")
-        .order_by("created_at", "pk")
-    )
-    for row in rows:
-        if row.status == Status.FAILED:
-            summary.failed.append(row)
-        elif row.status == Status.SENT:
+    rows = OutboxMessage.objects.filter(meeting_id=meeting.pk).exclude(status=Status.CANCELLED)
+    failed = 0
+    for status, due_at in rows.values_list("status", "due_at"):
+        if status == Status.FAILED:
+            failed += 1
+        elif status == Status.SENT:
             summary.sent += 1
-        elif row.due_at > now:
+        elif due_at > now:
             summary.scheduled += 1
         else:
             summary.waiting += 1
+    if failed:
+        summary.failed = list(
+            rows.filter(status=Status.FAILED)
+            .select_related("recipient_user", "recipient_relative", "participant__relative")
+            .order_by("created_at", "pk")
+        )
     return summary
 
 
