@@ -267,10 +267,15 @@ def meeting_detail(request, pk):
         meeting.consents.select_related("recorded_by", "withdrawn_by").prefetch_related("relatives")
     )
     consent = next((c for c in consent_history if c.withdrawn_at is None), None)
-    options = list(
-        meeting.time_options.annotate(
-            suits_count=Count("votes", filter=Q(votes__suits=True)),
-            unsuits_count=Count("votes", filter=Q(votes__suits=False)),
+    # The proposed times are shown only until a time is fixed.
+    options = (
+        []
+        if meeting.starts_at
+        else list(
+            meeting.time_options.annotate(
+                suits_count=Count("votes", filter=Q(votes__suits=True)),
+                unsuits_count=Count("votes", filter=Q(votes__suits=False)),
+            )
         )
     )
     decisions = list(
