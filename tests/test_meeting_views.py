@@ -381,6 +381,10 @@ def test_lifecycle_from_initiative_to_closed(area, client, login):
     assert bob_p.response == "accepted"
     b.logout()
     c = login(area.alice)
+    # Until a time is fixed, the meeting page shows the proposed times with their votes.
+    detail = c.get(url("meeting_detail", meeting)).content.decode()
+    assert "Tider som personen har sagt passar:" in detail
+    assert detail.count("passar 1, passar inte 0") == 1  # bob's vote, on the second time
     page = c.get(url("meeting_schedule", meeting)).content.decode()
     assert "1" in page
     response = c.post(
@@ -390,6 +394,10 @@ def test_lifecycle_from_initiative_to_closed(area, client, login):
     assert response.status_code == 302
     meeting.refresh_from_db()
     assert meeting.state == S.SCHEDULED and meeting.starts_at == options[1].starts_at
+    assert (
+        "Tider som personen har sagt passar:"
+        not in c.get(url("meeting_detail", meeting)).content.decode()
+    )
 
     # the meeting day: notes (plain POST), attendance, agreement, decision, confirmation
     day = c.get(url("meeting_day", meeting))
