@@ -31,13 +31,15 @@ class MeetingContext:
     team_org_ids: frozenset[int]
     participant: Participant | None
     participating_org_ids: frozenset[int] = field(default_factory=frozenset)
-    # The meeting's active participants with user, organisation and relative (the meeting
-    # page lists them); read once here.
+    # The meeting's active participants; with `full=True` with user, organisation and
+    # relative, in the order the meeting page lists them (read once for the whole page).
     participants: list[Participant] = field(default_factory=list)
     visible: bool = True
 
     @classmethod
-    def build(cls, user, meeting: Meeting, *, visible: bool | None = None) -> "MeetingContext":
+    def build(
+        cls, user, meeting: Meeting, *, visible: bool | None = None, full: bool = False
+    ) -> "MeetingContext":
         """`visible=True` when the meeting was just found through `meetings_visible_to`
         (selectors.get_meeting_for_user): the check is not run a second time. Otherwise the
         same rule is decided from the care team and participants read here
@@ -46,7 +48,11 @@ class MeetingContext:
         team = frozenset(
             meeting.person.care_team.current().values_list("organisation_id", flat=True)
         )
-        participants = active_participants(meeting)
+        participants = (
+            active_participants(meeting)  # with user, organisation and relative, ordered
+            if full
+            else list(meeting.participants.filter(removed_at__isnull=True))
+        )
         participant = next((p for p in participants if p.user_id == user.pk), None)
         if visible is None:
             visible = sees_meeting(
@@ -66,7 +72,7 @@ class MeetingContext:
         )
 
     @classmethod
-    def load_visible(cls, user, pk, *, request=None) -> "MeetingContext":
+    def load_visible(cls, user, pk, *, request=None, full: bool = False) -> "MeetingContext":
         """The meeting (with person, organisation, initiator and convener) and its context if
         the user may see it; 404 otherwise, the same as for no such meeting, and with
         `request` a refused look at a meeting that exists is logged as denied (as
@@ -81,7 +87,7 @@ class MeetingContext:
             )
         except (ValueError, TypeError):
             meeting = None
-        ctx = cls.build(user, meeting) if meeting is not None else None
+        ctx = cls.build(user, meeting, full=full) if meeting is not None else None
         if ctx is None or not ctx.visible:
             if meeting is not None and request is not None:
                 log_denied(request, meeting)

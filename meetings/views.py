@@ -60,8 +60,8 @@ S = Meeting.State
 # --- helpers ---
 
 
-def _load(request, pk, *, log: bool = True) -> tuple[Meeting, MeetingContext]:
-    ctx = MeetingContext.load_visible(request.user, pk, request=request)
+def _load(request, pk, *, log: bool = True, full: bool = False) -> tuple[Meeting, MeetingContext]:
+    ctx = MeetingContext.load_visible(request.user, pk, request=request, full=full)
     meeting = ctx.meeting
     if log and request.method == "GET":
         audit.log_access(
@@ -257,7 +257,8 @@ def meeting_new(request, person_pk):
 
 @staff_required
 def meeting_detail(request, pk):
-    meeting, ctx = _load(request, pk)  # with person, organisation, initiator and convener
+    # With person, organisation, initiator and convener, and the participants as listed.
+    meeting, ctx = _load(request, pk, full=True)
     prefetch_related_objects([meeting], "reasons")
     actions = allowed_actions(ctx)
     participants = ctx.participants
