@@ -20,7 +20,6 @@ from participants.selectors import (
     CARE_ROLES,
     active_memberships,
     get_person_for_user,
-    membership_for_person,
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
@@ -46,17 +45,8 @@ def _load_context(request, pk) -> MeetingContext:
     """The meeting and the user's context if they may see it (404 otherwise); a look is
     logged. The context carries the person's care team for the page's other lookups."""
     ctx = MeetingContext.load_visible(request.user, pk, request=request)
-    meeting = ctx.meeting
     if request.method == "GET":
-        audit.log_access(
-            request,
-            person=meeting.person,
-            action=AccessLog.Action.VIEW,
-            obj=meeting,
-            membership=membership_for_person(
-                request.user, meeting.person, team_org_ids=ctx.team_org_ids
-            ),
-        )
+        ctx.log_view(request)
     return ctx
 
 

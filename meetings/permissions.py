@@ -37,13 +37,10 @@ class MeetingContext:
     visible: bool = True
 
     @classmethod
-    def build(
-        cls, user, meeting: Meeting, *, visible: bool | None = None, full: bool = False
-    ) -> "MeetingContext":
-        """`visible=True` when the meeting was just found through `meetings_visible_to`
-        (selectors.get_meeting_for_user): the check is not run a second time. Otherwise the
-        same rule is decided from the care team and participants read here
-        (selectors.sees_meeting)."""
+    def build(cls, user, meeting: Meeting, *, full: bool = False) -> "MeetingContext":
+        """The user's context for the meeting. Whether they may see it is decided from the
+        care team and participants read here (selectors.sees_meeting, the rule of
+        `meetings_visible_to`)."""
         memberships = [m for m in active_memberships(user) if m.role in CARE_ROLES]
         team = frozenset(
             meeting.person.care_team.current().values_list("organisation_id", flat=True)
@@ -54,10 +51,6 @@ class MeetingContext:
             else list(meeting.participants.filter(removed_at__isnull=True))
         )
         participant = next((p for p in participants if p.user_id == user.pk), None)
-        if visible is None:
-            visible = sees_meeting(
-                user, meeting, team_org_ids=team, invited=participant is not None
-            )
         return cls(
             user=user,
             meeting=meeting,
@@ -68,7 +61,7 @@ class MeetingContext:
             participating_org_ids=frozenset(
                 p.organisation_id for p in participants if p.organisation_id
             ),
-            visible=visible,
+            visible=sees_meeting(user, meeting, team_org_ids=team, invited=participant is not None),
         )
 
     @classmethod
@@ -93,6 +86,22 @@ class MeetingContext:
                 log_denied(request, meeting)
             raise Http404
         return ctx
+
+    def log_view(self, request) -> None:
+        """The access-log row of a look at the meeting, in the capacity through which the user
+        serves its person (from the care team read by `build`)."""
+        from participants import audit
+        from participants.models import AccessLog
+        from participants.selectors import membership_for_person
+
+        person = self.meeting.person
+        audit.log_access(
+            request,
+            person=person,
+            action=AccessLog.Action.VIEW,
+            obj=self.meeting,
+            membership=membership_for_person(self.user, person, team_org_ids=self.team_org_ids),
+        )
 
     def roles_in(self, org_ids) -> set[str]:
         return {

@@ -16,12 +16,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from participants import audit
-from participants.models import AccessLog, Organisation, Role
+from participants.models import Organisation, Role
 from participants.selectors import (
     CARE_ROLES,
     active_memberships,
     get_person_for_user,
-    membership_for_person,
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
@@ -64,15 +63,7 @@ def _load(request, pk, *, log: bool = True, full: bool = False) -> tuple[Meeting
     ctx = MeetingContext.load_visible(request.user, pk, request=request, full=full)
     meeting = ctx.meeting
     if log and request.method == "GET":
-        audit.log_access(
-            request,
-            person=meeting.person,
-            action=AccessLog.Action.VIEW,
-            obj=meeting,
-            membership=membership_for_person(
-                request.user, meeting.person, team_org_ids=ctx.team_org_ids
-            ),
-        )
+        ctx.log_view(request)
     return meeting, ctx
 
 
