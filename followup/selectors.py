@@ -123,17 +123,12 @@ def measures_visible_to(user, person: Person, *, team_org_ids=None) -> QuerySet[
     the person's current care team when the caller has read it (no per-row subqueries)."""
     return (
         OutcomeMeasure.objects.filter(
-            person=person, meeting__in=_person_meetings(user, person, team_org_ids).values("pk")
+            person=person,
+            meeting__in=meetings_of_person_visible_to(user, person, team_org_ids).values("pk"),
         )
         .select_related("meeting")
         .order_by("date", "pk")
     )
-
-
-def _person_meetings(user, person: Person, team_org_ids) -> QuerySet[Meeting]:
-    if team_org_ids is None:
-        return meetings_visible_to(user).filter(person=person)
-    return meetings_of_person_visible_to(user, person, team_org_ids)
 
 
 # --- The follow-up page ---
@@ -304,7 +299,7 @@ def followup_page(
         and bool(services.health_care_organisation_ids(user, participating)),
         can_record_baseline=meeting.state in services.BASELINE_STATES and bool(follow_up_orgs),
         follow_on_meetings=list(
-            _person_meetings(user, meeting.person, team_org_ids)
+            meetings_of_person_visible_to(user, meeting.person, team_org_ids)
             .filter(previous_meeting=meeting)
             .only("pk", "state", "initiated_at")
             .order_by("initiated_at")

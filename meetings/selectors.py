@@ -61,22 +61,22 @@ def sees_meeting(user, meeting: Meeting, *, team_org_ids, invited: bool) -> bool
     )
 
 
-def meetings_of_person_visible_to(user, person, team_org_ids) -> QuerySet[Meeting]:
-    """`meetings_visible_to(user).filter(person=person)`, decided from the person's current
-    care team (`team_org_ids`, read by the person page anyway) instead of per-row subqueries."""
+def meetings_of_person_visible_to(user, person, team_org_ids=None) -> QuerySet[Meeting]:
+    """`meetings_visible_to(user).filter(person=person)`. With `team_org_ids` (the person's
+    current care team, when the caller has read it) decided from the team instead of
+    per-row subqueries."""
+    if team_org_ids is None:
+        return meetings_visible_to(user).filter(person=person)
     care_orgs = care_organisation_ids(user)
-    meetings = Meeting.objects.filter(person=person)
     if not care_orgs:
         return Meeting.objects.none()
+    meetings = Meeting.objects.filter(person=person)
     if convening_organisation_ids(user) & team_org_ids:
         return meetings
-    invited = Q(
-        shared=True,
-        pk__in=Participant.objects.filter(user=user, removed_at__isnull=True).values("meeting"),
-    )
     if care_orgs & team_org_ids:
         return meetings.filter(Q(initiator_organisation_id__in=care_orgs) | Q(shared=True))
-    return meetings.filter(invited)
+    invited = Participant.objects.filter(user=user, removed_at__isnull=True).values("meeting")
+    return meetings.filter(shared=True, pk__in=invited)
 
 
 def get_meeting_for_user(user, pk, *, for_update: bool = False, request=None) -> Meeting:

@@ -192,12 +192,8 @@ def state_counts(user, base=None) -> list[tuple[str, str, int]]:
 def meetings_for_person(user, person, team=None) -> list[Meeting]:
     """The person's latest meetings the user may see. `team`: the person's current care
     team (entries) when the caller has read it, which spares the per-row subqueries."""
-    if team is not None:
-        meetings = meetings_of_person_visible_to(
-            user, person, frozenset(entry.organisation_id for entry in team)
-        )
-    else:
-        meetings = meetings_visible_to(user).filter(person=person)
+    team_org_ids = None if team is None else frozenset(e.organisation_id for e in team)
+    meetings = meetings_of_person_visible_to(user, person, team_org_ids)
     return list(
         meetings.order_by("-initiated_at").only(
             "pk", "state", "kind", "starts_at", "initiated_at", "person_id"
