@@ -30,31 +30,41 @@ class WorkItem:
     upcoming: bool = False
 
 
-def open_meetings(user):
-    """Open meetings where this user could have something to do: they are invited or
-    convene, or (before convening) they proposed it or are named in the person's care team.
-
-    Not every meeting the user may see: one home health care organisation can serve tens of
-    thousands of persons, and the team's nurses each follow their own. Every branch is
-    served by an index (participant user, meeting convener, meeting initiated_by, care team
-    member). A page that shows both the worklist and the counts hands the result to
-    `worklist_for` and `state_counts` (`base=`), so these lookups run once."""
-    # Two small indexed lookups first, so the meeting query is an OR of index scans (primary
-    # key, convener, initiated_by, person) instead of a filter over every open meeting.
-    invited = list(
-        Participant.objects.filter(
+def _involvement(user) -> tuple[dict[int, tuple[str, int | None]], Q]:
+    """The user's participations in open meetings ({meeting id: (response, travel
+    minutes)}) and the condition for the open meetings where they could have something to
+    do: they are invited or convene, or (before convening) they proposed it or are named in
+    the person's care team. Two small indexed lookups first, so the meeting query is an OR
+    of index scans (primary key, convener, initiated_by, person) instead of a filter over
+    every open meeting."""
+    mine = {
+        meeting_id: (response, travel)
+        for meeting_id, response, travel in Participant.objects.filter(
             user=user, removed_at__isnull=True, meeting__state__in=WORK_STATES
-        ).values_list("meeting_id", flat=True)
-    )
+        ).values_list("meeting_id", "response", "travel_minutes")
+    }
     my_persons = list(
         CareTeamEntry.objects.current().filter(member=user).values_list("person_id", flat=True)
     )
     before_convening = Q(state__in=(S.INITIATED, S.CONSENT)) & (
         Q(initiated_by=user) | Q(person_id__in=my_persons)
     )
-    return meetings_visible_to(user).filter(
-        Q(state__in=WORK_STATES) & (Q(pk__in=invited) | Q(convener=user) | before_convening)
+    involved = Q(state__in=WORK_STATES) & (
+        Q(pk__in=list(mine)) | Q(convener=user) | before_convening
     )
+    return mine, involved
+
+
+def open_meetings(user):
+    """Open meetings where this user could have something to do (`_involvement`) and may
+    see: the definition the worklist is checked against.
+
+    Not every meeting the user may see: one home health care organisation can serve tens of
+    thousands of persons, and the team's nurses each follow their own. Every branch is
+    served by an index (participant user, meeting convener, meeting initiated_by, care team
+    member)."""
+    _mine, involved = _involvement(user)
+    return meetings_visible_to(user).filter(involved)
 
 
 # How many of the user's open meetings the worklist reads at most. A nurse is involved in tens;
@@ -73,22 +83,9 @@ def worklist(user, *, limit: int = 200) -> tuple[list[WorkItem], list[tuple[str,
     care_orgs = care_organisation_ids(user)
     if not care_orgs:
         return [], []
-    mine = {
-        meeting_id: (response, travel)
-        for meeting_id, response, travel in Participant.objects.filter(
-            user=user, removed_at__isnull=True, meeting__state__in=WORK_STATES
-        ).values_list("meeting_id", "response", "travel_minutes")
-    }
-    my_persons = list(
-        CareTeamEntry.objects.current().filter(member=user).values_list("person_id", flat=True)
-    )
-    before_convening = Q(state__in=(S.INITIATED, S.CONSENT)) & (
-        Q(initiated_by=user) | Q(person_id__in=my_persons)
-    )
+    mine, involved = _involvement(user)
     candidates = list(
-        Meeting.objects.filter(
-            Q(state__in=WORK_STATES) & (Q(pk__in=list(mine)) | Q(convener=user) | before_convening)
-        )
+        Meeting.objects.filter(involved)
         .select_related("person", "convener")
         .order_by("starts_at", "initiated_at", "pk")[:WORKLIST_READ_MAX]
     )
@@ -175,12 +172,12 @@ def _items(user, care_orgs, meetings) -> list[WorkItem]:
     return items
 
 
-def state_counts(user, base=None) -> list[tuple[str, str, int]]:
+def state_counts(user) -> list[tuple[str, str, int]]:
     """The user's open meetings (see `open_meetings`), by state: (state, label, count)."""
     if not care_organisation_ids(user):
         return []
     rows = dict(
-        (base if base is not None else open_meetings(user))
+        open_meetings(user)
         .order_by()
         .values_list("state")
         .annotate(n=Count("pk"))
