@@ -11,50 +11,32 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 
-def safe_get(key: str, default=None):
+def _guarded(action: str, key: str, call, default=None):
+    """`call()`, or `default` with a warning naming the action and the key's prefix."""
     try:
-        return cache.get(key, default)
+        return call()
     except Exception:  # noqa: BLE001 - any backend error is a miss
-        logger.warning("cache unavailable (get %s)", key.split(":", 1)[0], exc_info=True)
+        logger.warning("cache unavailable (%s %s)", action, key.split(":", 1)[0], exc_info=True)
         return default
 
 
+def safe_get(key: str, default=None):
+    return _guarded("get", key, lambda: cache.get(key, default), default)
+
+
 def safe_set(key: str, value, seconds) -> None:
-    try:
-        cache.set(key, value, seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning("cache unavailable (set %s)", key.split(":", 1)[0], exc_info=True)
+    _guarded("set", key, lambda: cache.set(key, value, seconds))
 
 
 def safe_set_many(values: dict, seconds) -> None:
-    if not values:
-        return
-    try:
-        cache.set_many(values, seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning(
-            "cache unavailable (set %s)", next(iter(values)).split(":", 1)[0], exc_info=True
-        )
+    if values:
+        _guarded("set", next(iter(values)), lambda: cache.set_many(values, seconds))
 
 
 def safe_add(key: str, value, seconds) -> bool | None:
     """True if added, False if the key was there, None if the cache is unavailable."""
-    try:
-        return cache.add(key, value, seconds)
-    except Exception:  # noqa: BLE001
-        logger.warning("cache unavailable (add %s)", key.split(":", 1)[0], exc_info=True)
-        return None
-
-
-def safe_delete_many(keys) -> None:
-    keys = list(keys)
-    if not keys:
-        return
-    try:
-        cache.delete_many(keys)
-    except Exception:  # noqa: BLE001
-        logger.warning("cache unavailable (delete %s)", keys[0].split(":", 1)[0], exc_info=True)
+    return _guarded("add", key, lambda: cache.add(key, value, seconds))
 
 
 def safe_delete(key: str) -> None:
-    safe_delete_many([key])
+    _guarded("delete", key, lambda: cache.delete(key))
