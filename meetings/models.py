@@ -319,6 +319,12 @@ class Participant(models.Model):
     def is_active(self) -> bool:
         return self.removed_at is None
 
+    @property
+    def is_organisation_staff(self) -> bool:
+        """Staff taking part for an organisation: who reads and confirms the summary
+        (summary_services.staff_participant asks the same in SQL)."""
+        return self.kind == self.Kind.STAFF and self.organisation_id is not None
+
 
 class TimeVote(models.Model):
     option = models.ForeignKey(TimeOption, on_delete=models.CASCADE, related_name="votes")

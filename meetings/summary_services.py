@@ -339,11 +339,7 @@ def _receipts(meeting, participants, latest, version_of) -> list[OrganisationRec
         )
     # In the order the database gave (organisation name by its collation, role, pk): the
     # meeting page's participants are ordered by kind first, so its staff come in that order.
-    staff = [
-        p
-        for p in participants
-        if p.kind == Participant.Kind.STAFF and p.organisation_id and p.removed_at is None
-    ]
+    staff = [p for p in participants if p.is_organisation_staff and p.is_active]
     groups: dict[int, OrganisationReceipt] = {}
     for p in staff:
         group = groups.setdefault(p.organisation_id, OrganisationReceipt(p.organisation.name))

@@ -29,12 +29,7 @@ def summary_panel(context, meeting):
         participants = None  # read by receipts_overview unless the page has them
         if ctx is not None and ctx.meeting.pk == meeting.pk and ctx.user == user:
             participants = context.get("participants")  # the page's active participants
-            mine = ctx.participant
-            is_participant = (
-                mine is not None
-                and mine.kind == mine.Kind.STAFF
-                and mine.organisation_id is not None
-            )
+            is_participant = ctx.participant is not None and ctx.participant.is_organisation_staff
         else:
             is_participant = summary_services.staff_participant(user, meeting) is not None
         overview = summary_services.receipts_overview(meeting, user, participants=participants)
