@@ -191,20 +191,15 @@ def eligibility(person: Person, team: list[CareTeamEntry] | None = None) -> Elig
     )
 
 
-def membership_for_person(
-    user, person: Person, team: list[CareTeamEntry] | None = None, *, team_org_ids=None
-) -> Membership | None:
+def membership_for_person(user, person: Person, *, team_org_ids=None) -> Membership | None:
     """The membership through which the user serves this person (for logging and defaults).
-    `team` (entries) or `team_org_ids`: the person's current care team when the caller has
-    already read it."""
+    `team_org_ids`: the organisations of the person's current care team, when the caller
+    has already read it."""
     memberships = active_memberships(user)
     if not memberships:
         return None
-    if team_org_ids is not None:
-        team_orgs = team_org_ids
-    elif team is not None:
-        team_orgs = {entry.organisation_id for entry in team}
-    else:
+    team_orgs = team_org_ids
+    if team_orgs is None:
         team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
     for membership in memberships:
         if membership.organisation_id in team_orgs and membership.role in CARE_ROLES:

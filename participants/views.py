@@ -118,7 +118,9 @@ def person_detail(request, pk):
         person=person,
         action=AccessLog.Action.VIEW,
         obj=person,
-        membership=membership_for_person(request.user, person, team),
+        membership=membership_for_person(
+            request.user, person, team_org_ids={entry.organisation_id for entry in team}
+        ),
     )
     return render(
         request,
