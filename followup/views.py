@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from meetings.forms import InitiativeForm
 from meetings.models import Meeting
 from meetings.permissions import MeetingContext
-from participants import audit
+from participants import audit, pagechanges
 from participants.models import AccessLog, Organisation
 from participants.selectors import (
     CARE_ROLES,
@@ -23,6 +23,7 @@ from participants.selectors import (
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
+from vom.pagecache import cached_page
 
 from . import charts, selectors, services
 from .forms import (
@@ -66,6 +67,7 @@ def _form_page(request, meeting, form, *, title, submit, template="followup/form
 
 
 @staff_required
+@cached_page(lambda request, pk: pagechanges.meeting_scope(pk))
 def followup_meeting(request, pk):
     ctx = _load_context(request, pk)
     meeting = ctx.meeting

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from participants import audit
+from participants import audit, pagechanges
 from participants.models import Organisation, Role
 from participants.selectors import (
     CARE_ROLES,
@@ -24,6 +24,7 @@ from participants.selectors import (
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
+from vom.pagecache import cached_page
 
 from . import services
 from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
@@ -54,7 +55,6 @@ from .selectors import active_participants, get_meeting_for_user
 from .worklist import worklist
 
 S = Meeting.State
-
 
 # --- helpers ---
 
@@ -247,6 +247,7 @@ def meeting_new(request, person_pk):
 
 
 @staff_required
+@cached_page(lambda request, pk: pagechanges.meeting_scope(pk))
 def meeting_detail(request, pk):
     # With person, organisation, initiator and convener, and the participants as listed.
     meeting, ctx = _load(request, pk, full=True)

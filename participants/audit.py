@@ -42,7 +42,7 @@ def log_access(
         )
     if object_type is None:
         object_type = obj._meta.label_lower if obj is not None else ""
-    return AccessLog.objects.create(
+    row = AccessLog.objects.create(
         user=user,
         organisation=membership.organisation if membership else None,
         role=membership.role if membership else ("relative" if user is not None else ""),
@@ -54,6 +54,38 @@ def log_access(
         request_id=getattr(request, "request_id", "") if request is not None else "",
         ip=client_ip(request),
     )
+    _capture(request, [{name: getattr(row, name) for name in _REPLAYED}])
+    return row
+
+
+# What a cached page's view wrote to the log, written again when the page is served from the
+# cache (vom/pagecache.py); the time, request id and address are the serving request's.
+_REPLAYED = (
+    "user_id", "organisation_id", "role", "person_id", "action", "object_type", "object_id",
+    "outcome",
+)  # fmt: skip
+
+
+def _capture(request, rows: list[dict]) -> None:
+    captured = getattr(request, "_vom_access_rows", None)
+    if captured is not None:
+        captured.extend(rows)
+
+
+def log_rows(request, rows: Iterable[dict]) -> None:
+    """Write `rows` (as `_capture` kept them) again, as this request's."""
+    common = {
+        "at": timezone.now(),
+        "request_id": getattr(request, "request_id", ""),
+        "ip": client_ip(request),
+    }
+    rows = list(rows)
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        _insert_rows(common, rows)
+    else:
+        AccessLog.objects.bulk_create(AccessLog(**common, **row) for row in rows)
 
 
 def log_list(
@@ -83,42 +115,56 @@ def log_list(
     person_ids = [person.pk for person in persons]
     if not person_ids:
         return
+    rows = [{"person_id": pk, "object_id": str(pk)} for pk in person_ids]
     if connection.vendor == "postgresql":
-        _insert_list_rows(person_ids, values)
+        _insert_rows(values, rows)
     else:
-        AccessLog.objects.bulk_create(
-            AccessLog(**values, person_id=pk, object_id=str(pk)) for pk in person_ids
-        )
+        AccessLog.objects.bulk_create(AccessLog(**values, **row) for row in rows)
+    constant = {
+        "user_id": user.pk,
+        "organisation_id": membership.organisation_id if membership else None,
+        "role": values["role"],
+        "action": values["action"],
+        "object_type": object_type,
+        "outcome": values["outcome"],
+    }
+    _capture(request, [{**constant, **row} for row in rows])
 
 
-def _insert_list_rows(person_ids: list[int], values: dict) -> None:
-    """The rows of `log_list` in one INSERT … SELECT FROM unnest(ids): a list page logs 25
-    to 60 persons on every view, and building and compiling that many model instances cost
-    more than the rest of the page's queries together. The same columns and values as
-    bulk_create (tests/test_access_log_append_only.py compares them)."""
-    fields = {f.name: f for f in AccessLog._meta.concrete_fields if not f.primary_key}
-    constant = [name for name in fields if name not in ("person", "object_id")]
-    columns = [fields[name].column for name in constant]
-    params = []
-    for name in constant:
-        field = fields[name]
-        value = values[name] if name in values else field.get_default()
+def _insert_rows(common: dict, rows: list[dict]) -> None:
+    """AccessLog rows in one INSERT … SELECT FROM unnest(arrays): `common` holds the values
+    every row shares, `rows` the others (each row the same names, field names or attnames).
+    A list page logs 25 to 75 persons on every view, and building and saving that many model
+    instances cost more than the rest of the page's queries together. The same columns and
+    values as bulk_create (tests/test_access_log_append_only.py compares them)."""
+    fields = [f for f in AccessLog._meta.concrete_fields if not f.primary_key]
+
+    def name_in(field, source):
+        return field.attname if field.attname in source else field.name
+
+    def prep(field, value):
         if isinstance(value, models.Model):
             value = value.pk
-        params.append(field.get_db_prep_save(value, connection))
-    placeholders = ", ".join(
-        "%s::inet" if fields[name].get_internal_type() == "GenericIPAddressField" else "%s"
-        for name in constant
-    )
-    table = connection.ops.quote_name(AccessLog._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    person = connection.ops.quote_name(fields["person"].column)
-    object_id = connection.ops.quote_name(fields["object_id"].column)
+        if value is None or type(value) in (int, str):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    varying = [f for f in fields if name_in(f, rows[0]) in rows[0]]
+    constant = [f for f in fields if f not in varying]
+    params = [
+        prep(f, common[name_in(f, common)] if name_in(f, common) in common else f.get_default())
+        for f in constant
+    ]
+    params += [[prep(f, row[name_in(f, row)]) for row in rows] for f in varying]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in [*constant, *varying])
+    scalars = ", ".join(f"%s::{f.db_type(connection)}" for f in constant)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in varying)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({quoted}, {person}, {object_id}) "  # noqa: S608 - names from the model
-            f"SELECT {placeholders}, id, id::text FROM unnest(%s::bigint[]) AS ids(id)",
-            [*params, person_ids],
+            f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+            f"SELECT {scalars}, v.* FROM unnest({arrays}) AS v",
+            params,
         )
 
 

@@ -385,3 +385,26 @@ class AccessLogReview(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.completed_at is not None
+
+
+class PageChange(models.Model):
+    """One row per transaction and scope that changed what a page shows (vom/pagecache.py).
+
+    Written by PostgreSQL triggers (participants/pagechanges.py) on every table a cached page
+    reads, in the same transaction as the change, so it becomes visible exactly when the
+    change does. `scope` is the person whose data changed, or 0 for the directory (users,
+    organisations, memberships). Rows are only inserted, never updated: no writer waits for
+    another. Old rows are pruned (`prune`), keeping each scope's newest."""
+
+    txid = models.BigIntegerField()
+    scope = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["txid", "scope"], name="pagechange_txid_scope_uniq")
+        ]
+        indexes = [models.Index(fields=["scope", "id"], name="pagechange_scope_idx")]
+
+    def __str__(self):
+        return f"{self.scope}@{self.txid}"

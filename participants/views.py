@@ -27,8 +27,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from vom.errors import DomainError, apply_domain_error
+from vom.pagecache import cached_page
 
-from . import audit, services
+from . import audit, pagechanges, services
 from .extract import person_extract, person_extract_sections
 from .forms import (
     AccessLogFilterForm,
@@ -82,6 +83,14 @@ def healthz(request):
 
 
 @login_required
+@cached_page(
+    lambda request: (
+        None
+        if request.GET.get("q") or request.GET.get("all")
+        else pagechanges.user_scope(request.user.pk)
+    ),
+    required=False,
+)
 def home(request):
     if not is_staff_member(request.user) and hasattr(request.user, "relative"):
         # Relatives have their own area; the staff start page is not for them.
@@ -111,6 +120,7 @@ def _care_memberships(user):
 
 
 @staff_required
+@cached_page(lambda request, pk: pagechanges.person_scope(pk))
 def person_detail(request, pk):
     person, team = get_person_and_team_for_user(request.user, pk, request=request)
     audit.log_access(

@@ -31,7 +31,11 @@ def session_cookie(user: User, *, second_factor: bool = False) -> str:
         device = device or TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.create()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    # A browser sends the CSRF cookie its first page set with every request after it.
+    from django.middleware.csrf import _get_new_csrf_string
+
+    csrf = f"{settings.CSRF_COOKIE_NAME}={_get_new_csrf_string()}"
+    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}; {csrf}"
 
 
 def targets() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:

@@ -134,8 +134,8 @@ def test_retention_setting_cannot_be_below_five_years():
 
 
 def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
-    """audit.log_list writes its rows with INSERT … SELECT FROM unnest on PostgreSQL: every
-    column as one row per person written through the ORM would have it."""
+    """audit.log_list writes its rows with one multi-row INSERT on PostgreSQL: every column as
+    one row per person written through the ORM would have it."""
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 

@@ -201,6 +201,10 @@ SESSION_CACHE_SECONDS = min(_env_int("SESSION_CACHE_SECONDS", 300, minimum=1), 3
 # The signed-in user with their memberships and TOTP device, cached for this long
 # (participants.auth); replaced by a "changed" mark on every change to them. At most 300.
 AUTH_CACHE_SECONDS = min(_env_int("AUTH_CACHE_SECONDS", 60, minimum=0), 300) if SHARED_CACHE else 0
+# Rendered start, person, meeting and follow-up pages, cached per user and per version of
+# their data (vom/pagecache.py; PostgreSQL and a shared cache only). A page lives at most
+# this long, which bounds how late what changes with the clock alone shows. 0 turns it off.
+PAGE_CACHE_SECONDS = min(_env_int("PAGE_CACHE_SECONDS", 60, minimum=0), 300)
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit
@@ -302,6 +306,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 240},
     },
     # Decisions past their due date: the convener is told once per decision.
+    # The change rows behind cached pages, older than an hour (participants/pagechanges.py).
+    "page-changes-prune": {
+        "task": "participants.tasks.prune_page_changes",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
     "overdue-decisions": {
         "task": "followup.tasks.notify_overdue_decisions",
         "schedule": 3600,

@@ -1,0 +1,269 @@
+"""What changed, per person: the data version behind cached pages (vom/pagecache.py).
+
+Every table whose rows a cached page shows gets PostgreSQL triggers that insert one
+`PageChange` row per transaction and scope: the person the changed rows belong to, or 0 (the
+directory) for users, organisations, memberships and second-factor devices. The rows are
+written in the same transaction as the change, whatever wrote it (a form, a Celery task, a
+`QuerySet.update()`, raw SQL), and become visible when it commits. A page's version is the
+set of change ids of its scopes (`fingerprint`), read before the page is rendered, so a page
+rendered from data at least as new as its version is cached under it, never an older one.
+
+Only inserts: writers never wait for one another. Old rows are pruned hourly (`prune`),
+keeping the newest of each scope.
+
+`SCOPES` says how each model's rows lead to their person; `NOT_SHOWN` lists the models no
+cached page shows. tests/test_page_cache.py checks that every model is in one of them or in
+`DIRECTORY`, and that every table of `SCOPES` and `DIRECTORY` has its triggers.
+"""
+
+import hashlib
+
+from django.apps import apps
+from django.db import connections
+
+from .models import PageChange
+
+DIRECTORY_SCOPE = 0
+
+# Model → the foreign keys to follow to the person ([] for the person itself).
+SCOPES: dict[str, list[str]] = {
+    "participants.Person": [],
+    "participants.CareTeamEntry": ["person"],
+    "participants.Relative": ["person"],
+    "participants.ChangeRecord": ["person"],
+    "meetings.Meeting": ["person"],
+    "meetings.MeetingReason": ["meeting", "person"],
+    "meetings.StateChange": ["meeting", "person"],
+    "meetings.Consent": ["meeting", "person"],
+    "meetings.TimeOption": ["meeting", "person"],
+    "meetings.Participant": ["meeting", "person"],
+    "meetings.TimeVote": ["option", "meeting", "person"],
+    "meetings.PreparationStep": ["participant", "meeting", "person"],
+    "meetings.Contribution": ["meeting", "person"],
+    "meetings.AgendaNote": ["meeting", "person"],
+    "meetings.PrivateTopic": ["meeting", "person"],
+    "meetings.Decision": ["meeting", "person"],
+    "meetings.Agreement": ["meeting", "person"],
+    "meetings.DecisionConfirmation": ["meeting", "person"],
+    "meetings.OutboxMessage": ["meeting", "person"],
+    "meetings.SummaryDocument": ["meeting", "person"],
+    "meetings.ReadReceipt": ["meeting", "person"],
+    "followup.DecisionStatusChange": ["decision", "meeting", "person"],
+    "followup.Checkpoint": ["meeting", "person"],
+    "followup.HealthCareUse": ["person"],
+    "followup.OutcomeMeasure": ["person"],
+}
+
+# Model → columns whose change alone does not change any page (bumping the directory at
+# every sign-in would empty every cached page).
+DIRECTORY: dict[str, tuple[str, ...]] = {
+    "participants.User": ("last_login",),
+    "participants.Organisation": (),
+    "participants.Membership": (),
+    "otp_totp.TOTPDevice": (
+        "last_t", "drift", "throttling_failure_timestamp", "throttling_failure_count",
+        "last_used_at",
+    ),
+    "reports.CostSettings": (),
+    "reports.HourlyRate": (),
+}  # fmt: skip
+
+# Shown by no cached page. The access log in particular: every view writes to it.
+NOT_SHOWN = {
+    "participants.AccessLog",
+    "participants.AccessLogReview",
+    "participants.PageChange",
+    "admin.LogEntry",
+    "auth.Permission",
+    "auth.Group",
+    "contenttypes.ContentType",
+    "sessions.Session",
+    "axes.AccessFailureLog",
+    "axes.AccessAttempt",
+    "axes.AccessAttemptExpiration",
+    "axes.AccessLog",
+}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _scope_select(model, path: list[str], rows: str) -> str:
+    """SELECT of the person ids of the changed rows in transition table `rows`."""
+    if not path:
+        return f"SELECT r.{_q(model._meta.pk.column)} FROM {rows} r"
+    joins, alias, current = [], "r", model
+    for depth, name in enumerate(path[:-1], start=1):
+        field = current._meta.get_field(name)
+        target = field.related_model
+        joins.append(
+            f"JOIN {_q(target._meta.db_table)} t{depth} "
+            f"ON t{depth}.{_q(target._meta.pk.column)} = {alias}.{_q(field.column)}"
+        )
+        alias, current = f"t{depth}", target
+    column = current._meta.get_field(path[-1]).column
+    return f"SELECT {alias}.{_q(column)} FROM {rows} r {' '.join(joins)}"
+
+
+def _insert(select: str) -> str:
+    table = _q(PageChange._meta.db_table)
+    return (
+        f"INSERT INTO {table} (txid, scope, at) SELECT DISTINCT txid_current(), s.scope, "
+        f"clock_timestamp() FROM ({select}) AS s(scope) WHERE s.scope IS NOT NULL "
+        "ON CONFLICT DO NOTHING;"
+    )
+
+
+def _function_body(model) -> str:
+    label = model._meta.label
+    if label in SCOPES:
+        path = SCOPES[label]
+        new, old = (
+            _insert(_scope_select(model, path, "new_rows")),
+            _insert(_scope_select(model, path, "old_rows")),
+        )
+        return f"IF TG_OP <> 'DELETE' THEN {new} END IF;\nIF TG_OP <> 'INSERT' THEN {old} END IF;"
+    ignored = "".join(f" - '{column}'" for column in DIRECTORY[label])
+    pk = _q(model._meta.pk.column)
+    changed = (
+        f"SELECT {DIRECTORY_SCOPE} FROM new_rows n JOIN old_rows o ON o.{pk} = n.{pk} "
+        f"WHERE (to_jsonb(n){ignored}) IS DISTINCT FROM (to_jsonb(o){ignored}) LIMIT 1"
+    )
+    return (
+        f"IF TG_OP = 'UPDATE' THEN {_insert(changed)}\n"
+        f"ELSE {_insert(f'SELECT {DIRECTORY_SCOPE}')} END IF;"
+    )
+
+
+def tracked_models() -> list:
+    return [apps.get_model(label) for label in [*SCOPES, *DIRECTORY]]
+
+
+def trigger_sql() -> list[str]:
+    statements = []
+    for model in tracked_models():
+        table = model._meta.db_table
+        function = _q(f"vom_pagechange_{table}")
+        statements.append(
+            f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+            f"BEGIN\n{_function_body(model)}\nRETURN NULL;\nEND $f$;"
+        )
+        for event, referencing in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        ):
+            name = _q(f"vom_pagechange_{event.lower()}")
+            statements.append(f"DROP TRIGGER IF EXISTS {name} ON {_q(table)};")
+            statements.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {_q(table)} "
+                f"REFERENCING {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+            )
+    return statements
+
+
+def _marker(statements: list[str]) -> str:
+    digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()[:16]
+    return f"vom_pagechange_installed_{digest}"
+
+
+def install_triggers(using: str = "default", **_kwargs) -> bool:
+    """Create or replace the triggers (PostgreSQL only); a no-op when these exact triggers
+    are installed already. Connected to post_migrate, so a new model's triggers come with
+    the migration that creates its table. Returns whether anything was installed."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    statements = trigger_sql()
+    marker = _marker(statements)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM pg_proc WHERE proname = %s), "
+            "(SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'vom_pagechange_%%')",
+            [marker],
+        )
+        if cursor.fetchone() == (1, 3 * len(tracked_models())):
+            return False
+        for statement in statements:
+            cursor.execute(statement)
+        cursor.execute(
+            "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
+            "WHERE proname LIKE 'vom_pagechange_installed_%'"
+        )
+        for (drop,) in cursor.fetchall():
+            cursor.execute(drop)
+        cursor.execute(f"CREATE FUNCTION {marker}() RETURNS void LANGUAGE sql AS $$ SELECT $$")
+    return True
+
+
+def triggers_available(using: str = "default") -> bool:
+    return connections[using].vendor == "postgresql"
+
+
+def fingerprint(scopes_sql: str, params: list, using: str = "default") -> tuple[bool, str]:
+    """(found, version) of the scopes selected by `scopes_sql` (one column of person ids)
+    and the directory: the changes of each scope and the scopes themselves, hashed. One
+    query. `found` is False when the select gives no rows (e.g. no such meeting)."""
+    table = _q(PageChange._meta.db_table)
+    sql = (
+        f"WITH s(scope) AS ({scopes_sql}), "
+        f"v AS (SELECT s.scope, c.id FROM (SELECT scope FROM s UNION SELECT {DIRECTORY_SCOPE}) s "
+        f"LEFT JOIN {table} c ON c.scope = s.scope) "
+        "SELECT EXISTS (SELECT 1 FROM s), "
+        "md5(string_agg(v.scope || ':' || coalesce(v.id, 0), ',' ORDER BY v.scope, v.id)) FROM v"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        found, digest = cursor.fetchone()
+    return bool(found), digest
+
+
+PRUNE_AFTER_SECONDS = 3600
+
+
+def prune(using: str = "default") -> int:
+    """Delete change rows older than an hour except each scope's newest. A cached page
+    lives minutes (PAGE_CACHE_SECONDS), so no live entry is keyed by a pruned state."""
+    if connections[using].vendor != "postgresql":
+        return PageChange.objects.using(using).all().delete()[0]
+    table = _q(PageChange._meta.db_table)
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} c WHERE c.at < clock_timestamp() - make_interval(secs => %s) "
+            f"AND EXISTS (SELECT 1 FROM {table} n WHERE n.scope = c.scope AND n.id > c.id)",
+            [PRUNE_AFTER_SECONDS],
+        )
+        return cursor.rowcount
+
+
+# What each cached page shows, as (sql, params) selecting person ids for `fingerprint`.
+
+
+def person_scope(pk: int) -> tuple[str, list]:
+    return f"SELECT id FROM {_q(_table('participants.Person'))} WHERE id = %s", [pk]
+
+
+def meeting_scope(pk: int) -> tuple[str, list]:
+    return f"SELECT person_id FROM {_q(_table('meetings.Meeting'))} WHERE id = %s", [pk]
+
+
+def user_scope(user_pk: int) -> tuple[str, list]:
+    """Everyone on the user's start page: their caseload (care team entries naming them,
+    of any date) and the persons of every meeting they are invited to, convene or proposed.
+    A superset of what the page lists; a person joins it only by a change of their own
+    data (a care team entry, a participant, a meeting), which is itself a change row."""
+    team, meeting = _q(_table("participants.CareTeamEntry")), _q(_table("meetings.Meeting"))
+    participant = _q(_table("meetings.Participant"))
+    sql = (
+        f"SELECT person_id FROM {team} WHERE member_id = %s "
+        f"UNION SELECT m.person_id FROM {participant} p JOIN {meeting} m ON m.id = p.meeting_id "
+        "WHERE p.user_id = %s "
+        f"UNION SELECT person_id FROM {meeting} WHERE convener_id = %s "
+        f"UNION SELECT person_id FROM {meeting} WHERE initiated_by_id = %s"
+    )
+    return sql, [user_pk] * 4
+
+
+def _table(label: str) -> str:
+    return apps.get_model(label)._meta.db_table

@@ -1,0 +1,346 @@
+"""Rendered pages from the shared cache, keyed by the version of their data (vom/pagecache.py,
+participants/pagechanges.py), against the real PostgreSQL and Redis.
+
+A stale page in someone's home is worse than a slow one, so these tests check that every
+way data changes reaches the next view: a service, `QuerySet.update()`, raw SQL on every
+tracked table, a deletion, the directory. They run with transactions that commit, as
+requests do: the change rows are per transaction.
+"""
+
+import contextlib
+import secrets
+
+import pytest
+from django.apps import apps
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from meetings.models import (
+    Decision,
+    Meeting,
+    OutboxMessage,
+    PrivateTopic,
+    ReadReceipt,
+    SummaryDocument,
+)
+from participants import pagechanges, services
+from participants.models import AccessLog, CareTeamEntry, Membership, PageChange, Person, Relative
+
+from .conftest import advance_meeting, require_postgres
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def page_cache(settings, redis_url):
+    require_postgres("the page cache's change rows are written by PostgreSQL triggers")
+    base = redis_url.rsplit("/", 1)[0]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"{base}/11",
+            "KEY_PREFIX": f"t{secrets.token_hex(6)}",
+        }
+    }
+    settings.SHARED_CACHE = True
+    settings.SESSION_ENGINE = "vom.sessions"
+    settings.AUTH_CACHE_SECONDS = 60
+    settings.PAGE_CACHE_SECONDS = 60
+    yield
+    with contextlib.suppress(Exception):  # one test points the cache at nothing on purpose
+        cache.clear()
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="participants.auth.UsernameOrEmailBackend")
+    # The first view sets the CSRF cookie; pages are cached from the second on.
+    assert client.get(reverse("home")).status_code == 200
+    return client
+
+
+def _page_queries(queries) -> list[str]:
+    """The queries of a view other than signing in (session, user, memberships, device)."""
+    skip = ("django_session", "participants_user", "participants_membership", "otp_totp")
+    return [q["sql"] for q in queries if not any(table in q["sql"] for table in skip)]
+
+
+def _served_from_cache(client, url) -> bool:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    page = _page_queries(queries)
+    # The version, then nothing but the access-log rows (none for an empty list).
+    return page[0].startswith("WITH s(scope) AS") and all(
+        sql.startswith('INSERT INTO "participants_accesslog"') for sql in page[1:]
+    )
+
+
+REPLAYED = ("user_id", "organisation_id", "role", "person_id", "action", "object_type",
+            "object_id", "outcome")  # fmt: skip
+
+
+def _rows(logged) -> list[tuple]:
+    return sorted(tuple(getattr(row, name) for name in REPLAYED) for row in logged)
+
+
+def _urls(meeting) -> dict[str, str]:
+    return {
+        "home": reverse("home"),
+        "person": reverse("person_detail", kwargs={"pk": meeting.person_id}),
+        "meeting": reverse("meeting_detail", kwargs={"pk": meeting.pk}),
+        "followup": reverse("followup:meeting", kwargs={"pk": meeting.pk}),
+    }
+
+
+def test_pages_are_served_from_the_cache_with_their_access_log_rows(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.nurse)
+    for name, url in _urls(meeting).items():
+        with CaptureQueriesContext(connection) as queries:
+            first = client.get(url)
+        assert first.status_code == 200, name
+        # A view served from the cache only writes the access log again: rendering it must
+        # write nothing else (a read receipt, say, would be lost on a cached view).
+        writes = [
+            sql
+            for sql in _page_queries(queries)
+            if sql.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+        ]
+        assert all('"participants_accesslog"' in sql.split("(")[0] for sql in writes), writes
+        rendered = list(AccessLog.objects.order_by("-pk")[:100])
+        before = AccessLog.objects.count()
+        assert _served_from_cache(client, url), name
+        second = client.get(url)
+        assert second.content == first.content, name
+        # Every view writes its access-log rows, cached or not: the same rows as rendering
+        # wrote, with this request's id.
+        replayed = list(AccessLog.objects.order_by("-pk")[: AccessLog.objects.count() - before])
+        per_view = len(replayed) // 2
+        assert per_view > 0, name
+        assert _rows(replayed[:per_view]) == _rows(rendered[:per_view]), name
+        assert replayed[0].request_id != rendered[0].request_id
+
+
+def test_a_change_by_a_service_shows_at_once(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.nurse)
+    url = _urls(meeting)["person"]
+    client.get(url)
+    assert _served_from_cache(client, url)
+    services.relative_save(
+        actor=marea.physician,
+        person=marea.person,
+        relative=None,
+        data={"name": "Sixten Åkesson", "relation": "son", "phone": "070-1", "email": ""},
+    )
+    response = client.get(url)
+    assert "Sixten Åkesson" in response.content.decode()
+
+
+def test_a_queryset_update_and_raw_sql_show_at_once(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    Decision.objects.create(
+        meeting=meeting, organisation=marea.health_care, category="medication",
+        description="Se över läkemedel", created_by=marea.physician,
+        responsible=marea.physician,
+    )  # fmt: skip
+    client = _client(marea.nurse)
+    url = _urls(meeting)["meeting"]
+    client.get(url)
+    assert _served_from_cache(client, url)
+    Decision.objects.filter(meeting=meeting).update(description="Sätt ut sömntabletten")
+    assert "Sätt ut sömntabletten" in client.get(url).content.decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE meetings_decision SET description = %s WHERE meeting_id = %s",
+            ["Byt till flytande form", meeting.pk],
+        )
+    assert "Byt till flytande form" in client.get(url).content.decode()
+    # An outbox delivery (a Celery task's QuerySet.update) changes the convener's message box.
+    assert OutboxMessage.objects.filter(meeting=meeting).exists()
+    client.get(url)
+    version = pagechanges.fingerprint(*pagechanges.meeting_scope(meeting.pk))
+    OutboxMessage.objects.filter(meeting=meeting).update(attempts=7)
+    assert pagechanges.fingerprint(*pagechanges.meeting_scope(meeting.pk)) != version
+
+
+def test_every_tracked_table_changes_its_persons_version():
+    """Raw SQL on a row of each tracked table of the demo area (a no-op UPDATE fires the
+    triggers as any change does) gives that row's person a new version, through every
+    path of `SCOPES`; a DELETE too."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", quiet_logins=True)
+    # The three kinds of rows the demo area does not make.
+    meeting = Meeting.objects.filter(decisions__isnull=False).order_by("pk").first()
+    nurse = meeting.convener or meeting.initiated_by
+    PrivateTopic.objects.create(
+        meeting=meeting, organisation=meeting.initiator_organisation, raised_by="person",
+        text="Ekonomin", created_by=nurse,
+    )  # fmt: skip
+    SummaryDocument.objects.create(meeting=meeting, version=1, content_version=1)
+    ReadReceipt.objects.create(
+        meeting=meeting, user=nurse, organisation=meeting.initiator_organisation,
+        content_version=1,
+    )  # fmt: skip
+    missing = []
+    for label, path in pagechanges.SCOPES.items():
+        model = apps.get_model(label)
+        person_path = "__".join([*path[:-1], "person_id"]) if path else "pk"
+        row = model.objects.order_by("pk").values_list("pk", person_path).first()
+        if row is None:
+            missing.append(label)
+            continue
+        pk, person_id = row
+        other = Person.objects.exclude(pk=person_id).order_by("pk").values_list("pk", flat=True)[0]
+        before = pagechanges.fingerprint(*pagechanges.person_scope(person_id))
+        other_before = pagechanges.fingerprint(*pagechanges.person_scope(other))
+        table, column = model._meta.db_table, model._meta.pk.column
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" SET "{column}" = "{column}" WHERE "{column}" = %s', [pk]
+            )
+        after = pagechanges.fingerprint(*pagechanges.person_scope(person_id))
+        assert after != before, label
+        assert pagechanges.fingerprint(*pagechanges.person_scope(other)) == other_before, label
+    assert missing == [], f"the demo area has no rows of {missing}"
+    relative = Relative.objects.order_by("pk").first()
+    before = pagechanges.fingerprint(*pagechanges.person_scope(relative.person_id))
+    relative.delete()
+    assert pagechanges.fingerprint(*pagechanges.person_scope(relative.person_id)) != before
+
+
+def test_every_model_is_tracked_or_listed_as_not_shown_and_has_its_triggers():
+    labels = {model._meta.label for model in apps.get_models()}
+    classified = set(pagechanges.SCOPES) | set(pagechanges.DIRECTORY) | pagechanges.NOT_SHOWN
+    assert labels - classified == set(), "classify new models in participants/pagechanges.py"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'vom_pagechange_%%' GROUP BY c.relname"
+        )
+        triggers = dict(cursor.fetchall())
+    for model in pagechanges.tracked_models():
+        assert triggers.get(model._meta.db_table) == 3, model._meta.label
+
+
+def test_signing_in_does_not_change_the_directory_but_a_name_does(marea):
+    before = PageChange.objects.filter(scope=pagechanges.DIRECTORY_SCOPE).count()
+    marea.nurse.last_login = timezone.now()
+    marea.nurse.save(update_fields=["last_login"])
+    assert PageChange.objects.filter(scope=pagechanges.DIRECTORY_SCOPE).count() == before
+    marea.nurse.first_name = "Alicia"
+    marea.nurse.save(update_fields=["first_name"])
+    assert PageChange.objects.filter(scope=pagechanges.DIRECTORY_SCOPE).count() == before + 1
+
+
+def test_an_ended_membership_closes_the_cached_page(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.outsider)
+    url = _urls(meeting)["person"]
+    assert client.get(url).status_code == 404
+    insider = _client(marea.coordinator)
+    insider.get(url)
+    assert _served_from_cache(insider, url)
+    Membership.objects.filter(user=marea.coordinator).update(is_active=False)
+    CareTeamEntry.objects.filter(member=marea.coordinator).update(member=None)
+    assert insider.get(url).status_code in (302, 403, 404)
+
+
+def test_the_start_page_shows_a_new_invitation(marea):
+    meeting = advance_meeting(marea, Meeting.State.CONSENT)
+    client = _client(marea.outsider)
+    url = reverse("home")
+    client.get(url)
+    assert _served_from_cache(client, url)
+    from meetings import services as meeting_services
+
+    meeting_services.convening_start(actor=marea.nurse, meeting=meeting)
+    meeting_services.participant_invite(
+        actor=marea.nurse, meeting=meeting, user=marea.outsider,
+        organisation=marea.outsider_org, role="nurse",
+    )  # fmt: skip
+    assert "Åkesson" in client.get(url).content.decode()
+
+
+def test_a_waiting_message_is_shown_not_a_cached_page(marea):
+    from django.contrib.messages import constants
+    from django.contrib.messages.storage.base import Message
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.test import RequestFactory
+
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.nurse)
+    url = _urls(meeting)["meeting"]
+    client.get(url)
+    assert _served_from_cache(client, url)
+    # As a form's redirect leaves it: a message waiting in the messages cookie.
+    storage = CookieStorage(RequestFactory().get("/"))
+    client.cookies["messages"] = storage._encode([Message(constants.SUCCESS, "Sparat i dag")])
+    shown = client.get(url).content.decode()
+    assert "Sparat i dag" in shown
+    assert _served_from_cache(client, url)
+    assert "Sparat i dag" not in client.get(url).content.decode()
+
+
+def test_another_language_is_another_page(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.nurse)
+    url = _urls(meeting)["meeting"]
+    client.get(url)
+    assert _served_from_cache(client, url)
+    client.post(reverse("set_language"), {"language": "en", "next": url})
+    assert 'lang="en"' in client.get(url).content.decode()
+
+
+def test_the_language_and_the_user_are_in_the_key(marea):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    url = _urls(meeting)["meeting"]
+    nurse, physician = _client(marea.nurse), _client(marea.physician)
+    nurse.get(url)
+    assert _served_from_cache(nurse, url)
+    assert not _served_from_cache(physician, url)  # her own first rendering
+    assert marea.physician.get_full_name() in physician.get(url).content.decode()
+
+
+def test_the_cache_down_leaves_the_pages_working(marea, settings):
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    client = _client(marea.nurse)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    for url in _urls(meeting).values():
+        assert client.get(url).status_code == 200
+
+
+def test_prune_keeps_each_scopes_newest_and_recent_rows(marea):
+    from participants.models import PageChange as Change
+
+    person = marea.person.pk
+    old = timezone.now() - timezone.timedelta(hours=2)
+    Change.objects.bulk_create(
+        [Change(txid=1, scope=person, at=old), Change(txid=2, scope=person, at=old)]
+    )
+    only_old = Change.objects.create(txid=3, scope=10**9, at=old)
+    recent = set(Change.objects.filter(at__gt=old).values_list("pk", flat=True))
+    newest = Change.objects.filter(scope=person).order_by("-pk").first().pk
+    pagechanges.prune()
+    left = set(Change.objects.values_list("pk", flat=True))
+    assert recent | {newest, only_old.pk} == left
+    assert Change.objects.filter(scope=person, at=old).count() == (0 if newest in recent else 1)
+
+
+def test_installing_the_triggers_again_is_a_no_op_and_restores_a_dropped_one():
+    assert pagechanges.install_triggers() is False
+    with connection.cursor() as cursor:
+        cursor.execute('DROP TRIGGER "vom_pagechange_update" ON "meetings_decision"')
+    assert pagechanges.install_triggers() is True
+    assert pagechanges.install_triggers() is False
