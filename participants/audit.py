@@ -112,9 +112,16 @@ def log_list(
         "request_id": getattr(request, "request_id", ""),
         "ip": client_ip(request),
     }
-    person_ids = [person.pk for person in persons]
+    # A person in two lists of one page (the caseload and the worklist) is one row: the
+    # second would say nothing the first does not.
+    listed = request.__dict__.setdefault("_vom_listed", set())
+    capacity = (object_type, values["organisation"], values["role"])
+    person_ids = list(
+        dict.fromkeys(person.pk for person in persons if (person.pk, *capacity) not in listed)
+    )
     if not person_ids:
         return
+    listed.update((pk, *capacity) for pk in person_ids)
     rows = [{"person_id": pk, "object_id": str(pk)} for pk in person_ids]
     if connection.vendor == "postgresql":
         _insert_rows(values, rows)

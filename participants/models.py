@@ -297,14 +297,22 @@ class AccessLog(models.Model):
         DENIED = "denied", _("denied")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    # No single-column indexes on user and person: the (user, at) and (person, at) indexes
+    # serve every lookup by them, and each index costs every one of the rows a list writes.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, related_name="+"
     )
     role = models.CharField(max_length=32, blank=True)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, related_name="+")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
     action = models.CharField(max_length=16, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=40, blank=True)

@@ -166,3 +166,12 @@ def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
         assert before <= row.at <= timezone.now()
     audit.log_list(request, persons=[])  # nothing listed, nothing written
     assert AccessLog.objects.filter(request_id="a" * 32).count() == 4
+    # A second list on the same page (the worklist under the caseload) adds only the persons
+    # not logged yet; another request logs them all again.
+    newcomer = PersonFactory()
+    audit.log_list(request, persons=[others[0], newcomer, newcomer])
+    assert AccessLog.objects.filter(request_id="a" * 32).count() == 5
+    again = RequestFactory().get("/")
+    again.user, again.request_id = area.alice, "b" * 32
+    audit.log_list(again, persons=[area.person, newcomer])
+    assert AccessLog.objects.filter(request_id="b" * 32).count() == 2
