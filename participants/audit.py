@@ -1,5 +1,6 @@
 """Access logging and change history, written in the same transaction as what they record."""
 
+import functools
 from collections.abc import Iterable
 
 from django.db import connection, models
@@ -144,35 +145,47 @@ def _insert_rows(common: dict, rows: list[dict]) -> None:
     A list page logs 25 to 75 persons on every view, and building and saving that many model
     instances cost more than the rest of the page's queries together. The same columns and
     values as bulk_create (tests/test_access_log_append_only.py compares them)."""
-    fields = [f for f in AccessLog._meta.concrete_fields if not f.primary_key]
-
-    def name_in(field, source):
-        return field.attname if field.attname in source else field.name
-
-    def prep(field, value):
-        if isinstance(value, models.Model):
-            value = value.pk
-        if value is None or type(value) in (int, str):
-            return value
-        return field.get_db_prep_save(value, connection)
-
-    varying = [f for f in fields if name_in(f, rows[0]) in rows[0]]
-    constant = [f for f in fields if f not in varying]
+    sql, constant, varying = _insert_statement(frozenset(common), frozenset(rows[0]))
     params = [
-        prep(f, common[name_in(f, common)] if name_in(f, common) in common else f.get_default())
-        for f in constant
+        _prep(field, common[name] if name in common else field.get_default())
+        for field, name in constant
     ]
-    params += [[prep(f, row[name_in(f, row)]) for row in rows] for f in varying]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in [*constant, *varying])
-    scalars = ", ".join(f"%s::{f.db_type(connection)}" for f in constant)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in varying)
+    params += [[_prep(field, row[name]) for row in rows] for field, name in varying]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
-            f"SELECT {scalars}, v.* FROM unnest({arrays}) AS v",
-            params,
-        )
+        cursor.execute(sql, params)
+
+
+def _prep(field, value):
+    if isinstance(value, models.Model):
+        value = value.pk
+    if value is None or type(value) in (int, str):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
+@functools.cache
+def _insert_statement(common_names: frozenset, row_names: frozenset):
+    """The INSERT of `_insert_rows` for these names, built once per process: (sql, the
+    constant and the varying columns as (field, name))."""
+    constant, varying = [], []
+    for field in AccessLog._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        in_row = field.attname if field.attname in row_names else field.name
+        if in_row in row_names:
+            varying.append((field, in_row))
+        else:
+            name = field.attname if field.attname in common_names else field.name
+            constant.append((field, name))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field, _ in [*constant, *varying])
+    scalars = ", ".join(f"%s::{field.db_type(connection)}" for field, _ in constant)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field, _ in varying)
+    sql = (
+        f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
+        f"SELECT {scalars}, v.* FROM unnest({arrays}) AS v"
+    )
+    return sql, tuple(constant), tuple(varying)
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict:

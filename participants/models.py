@@ -299,19 +299,28 @@ class AccessLog(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # No single-column indexes on user and person: the (user, at) and (person, at) indexes
     # serve every lookup by them, and each index costs every one of the rows a list writes.
+    # No foreign-key constraints in the database either: they cost three lookups per row at
+    # every commit, and the log refers to, it does not depend on, those rows. Deleting a
+    # user, organisation or person that the log names is still refused (PROTECT, by Django).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, null=True, related_name="+"
+        Organisation, on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False
     )
     role = models.CharField(max_length=32, blank=True)
     person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     action = models.CharField(max_length=16, choices=Action.choices)
     object_type = models.CharField(max_length=60, blank=True)

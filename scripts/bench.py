@@ -6,8 +6,9 @@ fixed duration). Prints one line per page:
 
     bench <page> rps=<n> p50_ms=<n> p99_ms=<n> ratio=<rps / baseline rps>
 
-then the timings of the other measured operations. All traffic goes to 127.0.0.1 and every
-step has a time limit.
+where the baseline is the bare view measured just before and just after the page (the
+machine's speed drifts), then the timings of the other measured operations. All traffic
+goes to 127.0.0.1 and every step has a time limit.
 """
 
 import os
@@ -205,6 +206,10 @@ def main() -> int:
             f"p99_ms={signed_in['p99']:.1f} ratio={signed_in['rps'] / baseline['rps']:.2f}",
             flush=True,
         )
+        # The machine's speed drifts by tens of percent from minute to minute (a shared
+        # virtual machine), so each page's ratio is to the bare view measured just before
+        # and just after it, not to the first baseline only.
+        baselines = [baseline["rps"]]
         for name, (path, who) in pages.items():
             request = urllib.request.Request(f"{base}{path}", headers={"Cookie": cookies[who]})
             status = urllib.request.urlopen(request, timeout=10).status  # noqa: S310 - loopback
@@ -212,12 +217,16 @@ def main() -> int:
                 raise SystemExit(f"{name} answered {status}")
             result = wrk(f"{base}{path}", cookies[who])
             results[name] = result
+            before = baselines[-1]
+            baselines.append(wrk(f"{base}/bench/baseline", None)["rps"])
+            reference = (before + baselines[-1]) / 2
             errors = f" errors={result['errors']}" if result["errors"] else ""
             print(
                 f"bench {name} rps={result['rps']:.0f} p50_ms={result['p50']:.1f} "
-                f"p99_ms={result['p99']:.1f} ratio={result['rps'] / baseline['rps']:.2f}{errors}",
+                f"p99_ms={result['p99']:.1f} ratio={result['rps'] / reference:.2f}{errors}",
                 flush=True,
             )
+        print(f"bench baseline_runs rps={','.join(f'{rps:.0f}' for rps in baselines)}", flush=True)
         for line in measure_operations(base, cookies, wrk):
             print(line, flush=True)
     finally:
