@@ -410,12 +410,14 @@ class PageChange(models.Model):
     Written by PostgreSQL triggers (participants/pagechanges.py) on every table a cached page
     reads, in the same transaction as the change, so it becomes visible exactly when the
     change does. `scope` is the person whose data changed, or 0 for the directory (users,
-    organisations, memberships). Rows are only inserted, never updated: no writer waits for
-    another. Old rows are pruned (`prune`), keeping each scope's newest."""
+    organisations, memberships). Writers only insert: no writer waits for another. Old rows
+    are pruned (`pagechanges.prune`), keeping each scope's newest."""
 
     txid = models.BigIntegerField()
     scope = models.BigIntegerField()
     at = models.DateTimeField(default=timezone.now)
+    # When pruning first saw the row (committed by then); see `pagechanges.prune`.
+    seen_at = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

@@ -19,7 +19,7 @@ cached page shows. tests/test_page_cache.py checks that every model is in one of
 import hashlib
 
 from django.apps import apps
-from django.db import connections
+from django.db import connections, transaction
 
 from .models import PageChange
 
@@ -35,6 +35,7 @@ SCOPES: dict[str, list[str]] = {
     "meetings.MeetingReason": ["meeting", "person"],
     "meetings.StateChange": ["meeting", "person"],
     "meetings.Consent": ["meeting", "person"],
+    "meetings.Consent_relatives": ["consent", "meeting", "person"],
     "meetings.TimeOption": ["meeting", "person"],
     "meetings.Participant": ["meeting", "person"],
     "meetings.TimeVote": ["option", "meeting", "person"],
@@ -70,6 +71,10 @@ DIRECTORY: dict[str, tuple[str, ...]] = {
 
 # Shown by no cached page. The access log in particular: every view writes to it.
 NOT_SHOWN = {
+    # Django's permissions and groups: VOM decides access by memberships, not by these.
+    "auth.Group_permissions",
+    "participants.User_groups",
+    "participants.User_user_permissions",
     "participants.AccessLog",
     "participants.AccessLogReview",
     "participants.PageChange",
@@ -109,9 +114,9 @@ def _scope_select(model, path: list[str], rows: str) -> str:
 def _insert(select: str) -> str:
     table = _q(PageChange._meta.db_table)
     return (
-        f"INSERT INTO {table} (txid, scope, at) SELECT DISTINCT txid_current(), s.scope, "
-        f"clock_timestamp() FROM ({select}) AS s(scope) WHERE s.scope IS NOT NULL "
-        "ON CONFLICT DO NOTHING;"
+        f"INSERT INTO {table} (txid, scope, at) SELECT txid_current(), s.scope, "
+        f"clock_timestamp() FROM (SELECT DISTINCT q.scope FROM ({select}) AS q(scope) "
+        "WHERE q.scope IS NOT NULL) AS s ON CONFLICT DO NOTHING;"
     )
 
 
@@ -140,9 +145,9 @@ def tracked_models() -> list:
     return [apps.get_model(label) for label in [*SCOPES, *DIRECTORY]]
 
 
-def trigger_sql() -> list[str]:
+def trigger_sql(models=None) -> list[str]:
     statements = []
-    for model in tracked_models():
+    for model in tracked_models() if models is None else models:
         table = model._meta.db_table
         function = _q(f"vom_pagechange_{table}")
         statements.append(
@@ -169,32 +174,63 @@ def _marker(statements: list[str]) -> str:
 
 
 def install_triggers(using: str = "default", **_kwargs) -> bool:
-    """Create or replace the triggers (PostgreSQL only); a no-op when these exact triggers
-    are installed already. Connected to post_migrate, so a new model's triggers come with
-    the migration that creates its table. Returns whether anything was installed."""
+    """Create or replace the triggers (PostgreSQL only), in one transaction; a no-op when
+    these exact triggers are installed already. Connected to post_migrate, so a new model's
+    triggers come with the migration that creates its table; a table not created yet (a
+    migrate of one app) gets its triggers at a later migrate. Returns whether anything was
+    installed."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return False
-    statements = trigger_sql()
+    tables = set(connection.introspection.table_names())
+    if PageChange._meta.db_table not in tables:
+        return False
+    models = [model for model in tracked_models() if model._meta.db_table in tables]
+    statements = trigger_sql(models)
     marker = _marker(statements)
-    with connection.cursor() as cursor:
+    with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT count(*) FROM pg_proc WHERE proname = %s), "
             "(SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'vom_pagechange_%%')",
             [marker],
         )
-        if cursor.fetchone() == (1, 3 * len(tracked_models())):
+        if cursor.fetchone() == (1, 3 * len(models)):
             return False
         for statement in statements:
             cursor.execute(statement)
+        _drop_markers(cursor)
+        cursor.execute(f"CREATE FUNCTION {marker}() RETURNS void LANGUAGE sql AS $$ SELECT $$")
+    return True
+
+
+def _drop_markers(cursor) -> None:
+    cursor.execute(
+        "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
+        "WHERE proname LIKE 'vom_pagechange_installed_%'"
+    )
+    for (drop,) in cursor.fetchall():
+        cursor.execute(drop)
+
+
+def drop_triggers(apps_=None, schema_editor=None) -> None:
+    """Remove every trigger and function of this module (the reverse of migration 0007,
+    which must not leave triggers writing into a table it dropped)."""
+    connection = schema_editor.connection if schema_editor else connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'vom_pagechange_%'"
+        )
+        for name, table in cursor.fetchall():
+            cursor.execute(f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}")
         cursor.execute(
             "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
-            "WHERE proname LIKE 'vom_pagechange_installed_%'"
+            "WHERE proname LIKE 'vom_pagechange_%'"
         )
         for (drop,) in cursor.fetchall():
             cursor.execute(drop)
-        cursor.execute(f"CREATE FUNCTION {marker}() RETURNS void LANGUAGE sql AS $$ SELECT $$")
-    return True
 
 
 def triggers_available(using: str = "default") -> bool:
@@ -220,21 +256,30 @@ def fingerprint(scopes_sql: str, params: list, using: str = "default") -> tuple[
 
 
 PRUNE_AFTER_SECONDS = 3600
+# A row is deleted only this long after pruning first saw it committed: longer than any
+# cached page lives, so no page cached while the row was not yet visible is still there.
+PRUNE_SEEN_SECONDS = 600
 
 
 def prune(using: str = "default") -> int:
-    """Delete change rows older than an hour except each scope's newest. A cached page
-    lives minutes (PAGE_CACHE_SECONDS), so no live entry is keyed by a pruned state."""
+    """Delete change rows older than an hour, except each scope's newest, that were already
+    committed when an earlier prune ran at least ten minutes ago (`seen_at`). The version
+    is the set of a scope's row ids, so a deletion must never bring back a set that a page
+    still in the cache was stored under: a row that committed late (a long transaction)
+    must first have been visible longer than any page lives."""
     if connections[using].vendor != "postgresql":
         return PageChange.objects.using(using).all().delete()[0]
     table = _q(PageChange._meta.db_table)
-    with connections[using].cursor() as cursor:
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {table} c WHERE c.at < clock_timestamp() - make_interval(secs => %s) "
+            "AND c.seen_at < clock_timestamp() - make_interval(secs => %s) "
             f"AND EXISTS (SELECT 1 FROM {table} n WHERE n.scope = c.scope AND n.id > c.id)",
-            [PRUNE_AFTER_SECONDS],
+            [PRUNE_AFTER_SECONDS, PRUNE_SEEN_SECONDS],
         )
-        return cursor.rowcount
+        deleted = cursor.rowcount
+        cursor.execute(f"UPDATE {table} SET seen_at = clock_timestamp() WHERE seen_at IS NULL")
+    return deleted
 
 
 # What each cached page shows, as (sql, params) selecting person ids for `fingerprint`.

@@ -14,7 +14,8 @@ and the person's data are all in the key), and the access-log rows the Patient D
 asks for: the rows the rendering view wrote are kept with the page and written again, with
 this request's time, request id and address.
 
-The key also holds the URL with its query, the language, the day (care teams and overdue
+The key also holds the deployment (`BUILD`), the URL with its query, the user with their
+memberships as this request read them, the language, the day (care teams and overdue
 decisions change with the date), whether the second factor was passed and the CSRF secret
 (the page's forms carry a token made from it). A page lives at most PAGE_CACHE_SECONDS
 (default 60): what changes with the clock alone within a day ("mark as held" after the
@@ -27,6 +28,7 @@ process (Redis or Memcached), and never for a page with a message waiting to be 
 import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -37,6 +39,36 @@ from participants.pagechanges import fingerprint, triggers_available
 from .cache import safe_get, safe_set
 
 PREFIX = "page:v1"
+
+
+def _build() -> str:
+    """What this deployment renders with: its Python code, templates and translations and
+    the static manifest, hashed once per process. A page cached by the previous deployment (its HTML
+    naming static files that may be gone) is not served by this one."""
+    root = Path(settings.BASE_DIR)
+    folders = [
+        path
+        for path in sorted(root.iterdir())
+        if path.name in ("templates", "locale")
+        or ((path / "__init__.py").is_file() and path.name != "tests")
+    ]
+    sources = [
+        path
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.suffix in (".py", ".html", ".mo") and path.is_file()
+    ]
+    digest = hashlib.sha256()
+    for path in [*sources, Path(settings.STATIC_ROOT) / "staticfiles.json"]:
+        if path.is_file():
+            digest.update(
+                str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode()
+            )
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+BUILD = _build()
 
 
 @dataclass(frozen=True)
@@ -68,13 +100,28 @@ def _eligible(request) -> bool:
     )
 
 
+def _who(user) -> tuple:
+    """The signed-in user as this request knows them: their memberships decide what the
+    view lets them see. The request's user can be up to AUTH_CACHE_SECONDS older than the
+    version read from the database (participants.auth), so the page rendered with it is
+    keyed by it: when the user is read afresh with a membership fewer, the key changes and
+    the view's access rule runs again."""
+    from participants.selectors import active_memberships
+
+    memberships = sorted(
+        (m.pk, m.organisation_id, m.role, m.organisation.kind) for m in active_memberships(user)
+    )
+    return (user.pk, user.is_active, user.is_superuser, user.get_full_name(), memberships)
+
+
 def _key(request, view, version: str) -> str:
     user = request.user
     device = getattr(user, "otp_device", None)
     parts = (
+        BUILD,
         f"{view.__module__}.{view.__qualname__}",
         request.get_full_path(),
-        user.pk,
+        _who(user),
         getattr(device, "persistent_id", ""),
         translation.get_language(),
         timezone.localdate().isoformat(),

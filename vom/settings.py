@@ -203,8 +203,9 @@ SESSION_CACHE_SECONDS = min(_env_int("SESSION_CACHE_SECONDS", 300, minimum=1), 3
 AUTH_CACHE_SECONDS = min(_env_int("AUTH_CACHE_SECONDS", 60, minimum=0), 300) if SHARED_CACHE else 0
 # Rendered start, person, meeting and follow-up pages, cached per user and per version of
 # their data (vom/pagecache.py; PostgreSQL and a shared cache only). A page lives at most
-# this long, which bounds how late what changes with the clock alone shows. 0 turns it off.
-PAGE_CACHE_SECONDS = min(_env_int("PAGE_CACHE_SECONDS", 60, minimum=0), 300)
+# this long, which bounds how late what changes with the clock alone shows (at most a
+# minute). 0 turns it off.
+PAGE_CACHE_SECONDS = min(_env_int("PAGE_CACHE_SECONDS", 60, minimum=0), 60)
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit

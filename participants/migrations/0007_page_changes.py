@@ -3,6 +3,8 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+import participants.pagechanges
+
 
 class Migration(migrations.Migration):
 
@@ -18,10 +20,14 @@ class Migration(migrations.Migration):
                 ('txid', models.BigIntegerField()),
                 ('scope', models.BigIntegerField()),
                 ('at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('seen_at', models.DateTimeField(null=True)),
             ],
             options={
                 'indexes': [models.Index(fields=['scope', 'id'], name='pagechange_scope_idx')],
                 'constraints': [models.UniqueConstraint(fields=('txid', 'scope'), name='pagechange_txid_scope_uniq')],
             },
         ),
+        # The triggers are installed after migrating (post_migrate, participants/apps.py);
+        # going back past this migration removes them before the table goes.
+        migrations.RunPython(migrations.RunPython.noop, participants.pagechanges.drop_triggers),
     ]
