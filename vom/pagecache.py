@@ -43,8 +43,8 @@ PREFIX = "page:v1"
 
 def _build() -> str:
     """What this deployment renders with: its Python code, templates and translations and
-    the static manifest, hashed once per process. A page cached by the previous deployment (its HTML
-    naming static files that may be gone) is not served by this one."""
+    the static manifest, hashed once per process. A page cached by the previous deployment
+    (its HTML naming static files that may be gone) is not served by this one."""
     root = Path(settings.BASE_DIR)
     folders = [
         path
