@@ -80,7 +80,12 @@ def log_rows(request, rows: Iterable[dict]) -> None:
         "request_id": getattr(request, "request_id", ""),
         "ip": client_ip(request),
     }
-    rows = list(rows)
+    _write(common, list(rows))
+
+
+def _write(common: dict, rows: list[dict]) -> None:
+    """AccessLog rows: `common` holds the values (by attname) every row shares, `rows` the
+    others."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -104,8 +109,8 @@ def log_list(
         membership = next(iter(active_memberships(user)), None)
     values = {
         "at": timezone.now(),
-        "user": user,
-        "organisation": membership.organisation if membership else None,
+        "user_id": user.pk,
+        "organisation_id": membership.organisation_id if membership else None,
         "role": membership.role if membership else "",
         "action": AccessLog.Action.LIST,
         "object_type": object_type,
@@ -116,71 +121,49 @@ def log_list(
     # A person in two lists of one page (the caseload and the worklist) is one row: the
     # second would say nothing the first does not.
     listed = request.__dict__.setdefault("_vom_listed", set())
-    capacity = (object_type, values["organisation"], values["role"])
+    capacity = (object_type, values["organisation_id"], values["role"])
     person_ids = list(
         dict.fromkeys(person.pk for person in persons if (person.pk, *capacity) not in listed)
     )
-    if not person_ids:
-        return
     listed.update((pk, *capacity) for pk in person_ids)
     rows = [{"person_id": pk, "object_id": str(pk)} for pk in person_ids]
-    if connection.vendor == "postgresql":
-        _insert_rows(values, rows)
-    else:
-        AccessLog.objects.bulk_create(AccessLog(**values, **row) for row in rows)
-    constant = {
-        "user_id": user.pk,
-        "organisation_id": membership.organisation_id if membership else None,
-        "role": values["role"],
-        "action": values["action"],
-        "object_type": object_type,
-        "outcome": values["outcome"],
-    }
-    _capture(request, [{**constant, **row} for row in rows])
+    _write(values, rows)
+    _capture(request, [{name: {**values, **row}[name] for name in _REPLAYED} for row in rows])
 
 
 def _insert_rows(common: dict, rows: list[dict]) -> None:
-    """AccessLog rows in one INSERT … SELECT FROM unnest(arrays): `common` holds the values
-    every row shares, `rows` the others (each row the same names, field names or attnames).
-    A list page logs 25 to 75 persons on every view, and building and saving that many model
-    instances cost more than the rest of the page's queries together. The same columns and
-    values as bulk_create (tests/test_access_log_append_only.py compares them)."""
-    sql, constant, varying = _insert_statement(frozenset(common), frozenset(rows[0]))
+    """AccessLog rows in one INSERT … SELECT FROM unnest(arrays) (as `_write` takes them;
+    every row has the same names). A list page logs 25 to 75 persons on every view, and
+    building and saving that many model instances cost more than the rest of the page's
+    queries together. The same columns and values as bulk_create
+    (tests/test_access_log_append_only.py compares them)."""
+    sql, constant, varying = _insert_statement(frozenset(rows[0]))
     params = [
-        _prep(field, common[name] if name in common else field.get_default())
-        for field, name in constant
+        _prep(field, common[field.attname] if field.attname in common else field.get_default())
+        for field in constant
     ]
-    params += [[_prep(field, row[name]) for row in rows] for field, name in varying]
+    params += [[_prep(field, row[field.attname]) for row in rows] for field in varying]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 
 def _prep(field, value):
-    if isinstance(value, models.Model):
-        value = value.pk
     if value is None or type(value) in (int, str):
         return value
     return field.get_db_prep_save(value, connection)
 
 
 @functools.cache
-def _insert_statement(common_names: frozenset, row_names: frozenset):
-    """The INSERT of `_insert_rows` for these names, built once per process: (sql, the
-    constant and the varying columns as (field, name))."""
-    constant, varying = [], []
-    for field in AccessLog._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        in_row = field.attname if field.attname in row_names else field.name
-        if in_row in row_names:
-            varying.append((field, in_row))
-        else:
-            name = field.attname if field.attname in common_names else field.name
-            constant.append((field, name))
+def _insert_statement(row_names: frozenset):
+    """The INSERT of `_insert_rows` for rows with these attnames, built once per process:
+    (sql, the constant columns' fields, the varying columns' fields)."""
+    fields = [field for field in AccessLog._meta.concrete_fields if not field.primary_key]
+    varying = [field for field in fields if field.attname in row_names]
+    constant = [field for field in fields if field.attname not in row_names]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field, _ in [*constant, *varying])
-    scalars = ", ".join(f"%s::{field.db_type(connection)}" for field, _ in constant)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field, _ in varying)
+    columns = ", ".join(quote(field.column) for field in [*constant, *varying])
+    scalars = ", ".join(f"%s::{field.db_type(connection)}" for field in constant)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in varying)
     sql = (
         f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
         f"SELECT {scalars}, v.* FROM unnest({arrays}) AS v"

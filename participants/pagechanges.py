@@ -198,15 +198,15 @@ def install_triggers(using: str = "default", **_kwargs) -> bool:
             return False
         for statement in statements:
             cursor.execute(statement)
-        _drop_markers(cursor)
+        _drop_functions(cursor, "vom_pagechange_installed_")
         cursor.execute(f"CREATE FUNCTION {marker}() RETURNS void LANGUAGE sql AS $$ SELECT $$")
     return True
 
 
-def _drop_markers(cursor) -> None:
+def _drop_functions(cursor, prefix: str) -> None:
     cursor.execute(
-        "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
-        "WHERE proname LIKE 'vom_pagechange_installed_%'"
+        "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc WHERE starts_with(proname, %s)",
+        [prefix],
     )
     for (drop,) in cursor.fetchall():
         cursor.execute(drop)
@@ -225,12 +225,7 @@ def drop_triggers(apps_=None, schema_editor=None) -> None:
         )
         for name, table in cursor.fetchall():
             cursor.execute(f"DROP TRIGGER IF EXISTS {_q(name)} ON {_q(table)}")
-        cursor.execute(
-            "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
-            "WHERE proname LIKE 'vom_pagechange_%'"
-        )
-        for (drop,) in cursor.fetchall():
-            cursor.execute(drop)
+        _drop_functions(cursor, "vom_pagechange_")
 
 
 def triggers_available(using: str = "default") -> bool:

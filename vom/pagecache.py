@@ -34,6 +34,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone, translation
 
+from participants import audit
 from participants.pagechanges import fingerprint, triggers_available
 
 from .cache import safe_get, safe_set
@@ -160,8 +161,6 @@ def cached_page(scopes, *, required: bool = True):
             key = _key(request, view, version)
             page = safe_get(key)
             if isinstance(page, CachedPage):
-                from participants import audit
-
                 audit.log_rows(request, page.access_rows)
                 return HttpResponse(page.content, content_type=page.content_type)
             request._vom_access_rows = []
