@@ -21,6 +21,7 @@ from participants.auth import CHANGED_MARK, auth_cache_key
 from participants.models import Membership, Role
 
 from . import test_sessions as plain
+from .conftest import cache_signed_in_user, use_shared_cache
 from .factories import MembershipFactory
 from .twofactor import confirmed_device
 
@@ -29,17 +30,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def shared_cache(settings, redis_url):
-    base = redis_url.rsplit("/", 1)[0]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"{base}/11",
-            # Test databases reuse primary keys between runs: a prefix of its own per test.
-            "KEY_PREFIX": f"t{secrets.token_hex(6)}",
-        }
-    }
-    settings.SESSION_ENGINE = "vom.sessions"
-    settings.AUTH_CACHE_SECONDS = 60
+    use_shared_cache(settings, redis_url)
     yield
     with contextlib.suppress(Exception):  # one test stops the cache on purpose
         cache.clear()
@@ -68,9 +59,7 @@ def _signed_in(area, password, *, cached: bool = True) -> Client:
     assert response.status_code == 302
     if cached:
         assert cache.get(auth_cache_key(area.alice.pk)) == CHANGED_MARK  # from last_login
-        cache.delete(auth_cache_key(area.alice.pk))  # the mark has expired
-        assert client.get(reverse("home")).status_code == 200
-        assert cache.get(auth_cache_key(area.alice.pk)).pk == area.alice.pk
+        cache_signed_in_user(client, area.alice)
     return client
 
 

@@ -8,7 +8,6 @@ requests do: the change rows are per transaction.
 """
 
 import contextlib
-import secrets
 
 import pytest
 from django.apps import apps
@@ -30,7 +29,7 @@ from meetings.models import (
 from participants import pagechanges, services
 from participants.models import AccessLog, Membership, PageChange, Person
 
-from .conftest import advance_meeting, require_postgres
+from .conftest import advance_meeting, cache_signed_in_user, require_postgres, use_shared_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,28 +37,29 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def page_cache(settings, redis_url):
     require_postgres("the page cache's change rows are written by PostgreSQL triggers")
-    base = redis_url.rsplit("/", 1)[0]
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"{base}/11",
-            "KEY_PREFIX": f"t{secrets.token_hex(6)}",
-        }
-    }
+    use_shared_cache(settings, redis_url)
     settings.SHARED_CACHE = True
-    settings.SESSION_ENGINE = "vom.sessions"
-    settings.AUTH_CACHE_SECONDS = 60
     settings.PAGE_CACHE_SECONDS = 60
     yield
     with contextlib.suppress(Exception):  # one test points the cache at nothing on purpose
         cache.clear()
 
 
-def _client(user) -> Client:
+def _client(user, *, auth_cached: bool = False) -> Client:
     client = Client()
     client.force_login(user, backend="participants.auth.UsernameOrEmailBackend")
     # The first view sets the CSRF cookie; pages are cached from the second on.
     assert client.get(reverse("home")).status_code == 200
+    if auth_cached:
+        cache_signed_in_user(client, user)
+    return client
+
+
+def _cached_page(user, url, *, auth_cached: bool = False) -> Client:
+    """A client of `user` whose view of `url` is in the page cache."""
+    client = _client(user, auth_cached=auth_cached)
+    client.get(url)
+    assert _served_from_cache(client, url)
     return client
 
 
@@ -128,10 +128,8 @@ def test_pages_are_served_from_the_cache_with_their_access_log_rows(marea):
 
 def test_a_change_by_a_service_shows_at_once(marea):
     meeting = advance_meeting(marea, Meeting.State.HELD)
-    client = _client(marea.nurse)
     url = _urls(meeting)["person"]
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.nurse, url)
     services.relative_save(
         actor=marea.physician,
         person=marea.person,
@@ -149,10 +147,8 @@ def test_a_queryset_update_and_raw_sql_show_at_once(marea):
         description="Se över läkemedel", created_by=marea.physician,
         responsible=marea.physician,
     )  # fmt: skip
-    client = _client(marea.nurse)
     url = _urls(meeting)["meeting"]
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.nurse, url)
     Decision.objects.filter(meeting=meeting).update(description="Sätt ut sömntabletten")
     assert "Sätt ut sömntabletten" in client.get(url).content.decode()
     with connection.cursor() as cursor:
@@ -245,15 +241,6 @@ def test_signing_in_does_not_change_the_directory_but_a_name_does(marea):
     assert PageChange.objects.filter(scope=pagechanges.DIRECTORY_SCOPE).count() == before + 1
 
 
-def _cached_user(client, user) -> None:
-    """As on any request after the login's half minute: the user is in the auth cache."""
-    from participants.auth import auth_cache_key
-
-    cache.delete(auth_cache_key(user.pk))  # the login's "changed" mark has expired
-    client.get(reverse("home"))
-    assert cache.get(auth_cache_key(user.pk)).pk == user.pk
-
-
 def test_an_ended_membership_closes_the_cached_page(marea):
     """Also when the request's user is the auth cache's older copy: the page it rendered is
     keyed by the memberships it had, and is not served once the user is read afresh."""
@@ -265,10 +252,7 @@ def test_an_ended_membership_closes_the_cached_page(marea):
     # Staff elsewhere too, so the staff check alone does not end her access.
     MembershipFactory(user=marea.coordinator, organisation=marea.outsider_org, role="nurse")
     url = _urls(meeting)["person"]
-    client = _client(marea.coordinator)
-    _cached_user(client, marea.coordinator)
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.coordinator, url, auth_cached=True)
     # A change without signals: the auth cache keeps the old memberships until it expires.
     Membership.objects.filter(user=marea.coordinator, organisation=marea.home_help).update(
         is_active=False
@@ -278,10 +262,7 @@ def test_an_ended_membership_closes_the_cached_page(marea):
     assert client.get(url).status_code == 404
 
     # Through the services (signals): at once.
-    physician = _client(marea.physician)
-    _cached_user(physician, marea.physician)
-    physician.get(url)
-    assert _served_from_cache(physician, url)
+    physician = _cached_page(marea.physician, url, auth_cached=True)
     MembershipFactory(user=marea.physician, organisation=marea.outsider_org, role="nurse")
     membership = Membership.objects.get(user=marea.physician, organisation=marea.health_care)
     membership.is_active = False
@@ -294,9 +275,7 @@ def test_another_csrf_secret_build_or_day_is_another_page(marea, monkeypatch):
 
     meeting = advance_meeting(marea, Meeting.State.HELD)
     url = _urls(meeting)["meeting"]
-    client = _client(marea.nurse)
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.nurse, url)
     client.cookies["csrftoken"] = "b" * 32  # another browser of hers
     assert not _served_from_cache(client, url)
     assert _served_from_cache(client, url)
@@ -309,10 +288,8 @@ def test_another_csrf_secret_build_or_day_is_another_page(marea, monkeypatch):
 
 def test_the_start_page_shows_a_new_invitation(marea):
     meeting = advance_meeting(marea, Meeting.State.CONSENT)
-    client = _client(marea.outsider)
     url = reverse("home")
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.outsider, url)
     from meetings import services as meeting_services
 
     meeting_services.convening_start(actor=marea.nurse, meeting=meeting)
@@ -330,10 +307,8 @@ def test_a_waiting_message_is_shown_not_a_cached_page(marea):
     from django.test import RequestFactory
 
     meeting = advance_meeting(marea, Meeting.State.HELD)
-    client = _client(marea.nurse)
     url = _urls(meeting)["meeting"]
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.nurse, url)
     # As a form's redirect leaves it: a message waiting in the messages cookie.
     storage = CookieStorage(RequestFactory().get("/"))
     client.cookies["messages"] = storage._encode([Message(constants.SUCCESS, "Sparat i dag")])
@@ -345,10 +320,8 @@ def test_a_waiting_message_is_shown_not_a_cached_page(marea):
 
 def test_another_language_is_another_page(marea):
     meeting = advance_meeting(marea, Meeting.State.HELD)
-    client = _client(marea.nurse)
     url = _urls(meeting)["meeting"]
-    client.get(url)
-    assert _served_from_cache(client, url)
+    client = _cached_page(marea.nurse, url)
     client.post(reverse("set_language"), {"language": "en", "next": url})
     assert 'lang="en"' in client.get(url).content.decode()
 
