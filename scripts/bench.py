@@ -30,6 +30,9 @@ PERSONS = int(os.environ.get("BENCH_PERSONS", "100000"))
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "200000"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+# BENCH_ONLY=worklist,person: only these pages, without the other operations (a quicker run
+# while working on one page).
+ONLY = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
 
 ENV = {
     **os.environ,
@@ -163,7 +166,7 @@ def main() -> int:
         cache.clear()  # the bench's own cache database: nothing from an earlier run
     from bench_targets import measure_operations, targets  # noqa: E402 - needs Django set up
 
-    pages, cookies = targets()
+    pages, cookies = targets(ONLY)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     worker = None
@@ -227,7 +230,7 @@ def main() -> int:
                 flush=True,
             )
         print(f"bench baseline_runs rps={','.join(f'{rps:.0f}' for rps in baselines)}", flush=True)
-        for line in measure_operations(base, cookies, wrk):
+        for line in [] if ONLY else measure_operations(base, cookies, wrk):
             print(line, flush=True)
     finally:
         for process in (server, worker):

@@ -38,7 +38,7 @@ def session_cookie(user: User, *, second_factor: bool = False) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={session.session_key}; {csrf}"
 
 
-def targets() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+def targets(only: list[str] | None = None) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     # A nurse of the large area with a realistic caseload (participants.demo_bulk.CASELOAD);
     # her organisation still serves every one of the 100,000 persons.
     nurse = User.objects.filter(username__startswith="bulk.nurse.").order_by("pk").first()
@@ -56,6 +56,10 @@ def targets() -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     _add_optional(pages, "meeting", "meeting_detail", {"pk": meeting.pk}, "nurse")
     _add_optional(pages, "followup", "followup:meeting", {"pk": meeting.pk}, "nurse")
     _add_optional(pages, "dashboard", "reports:dashboard", {}, "manager")
+    if only:
+        pages = {name: pages[name] for name in only}
+        if "dashboard" not in pages:
+            return pages, cookies
     # As beat does every 4 minutes in production ("reports-warm"): the default dashboards
     # are computed before the manager asks. The cold computation is measured separately.
     from reports.cache import warm_dashboards
