@@ -64,7 +64,7 @@ def use_shared_cache(settings, redis_url) -> None:
     base = redis_url.rsplit("/", 1)[0]
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "vom.redis_cache.RedisCache",
             "LOCATION": f"{base}/11",
             "KEY_PREFIX": f"t{secrets.token_hex(6)}",
         }

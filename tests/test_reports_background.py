@@ -141,7 +141,7 @@ def test_with_the_cache_down_the_dashboard_still_answers(settings, manager, logi
     client = login(user)  # signs in (TOTP) while the cache is still there
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "vom.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
         }
     }

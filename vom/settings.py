@@ -183,13 +183,20 @@ CACHES = {
         "LOCATION": str(BASE_DIR / "var" / "cache"),
     }
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "vom.redis_cache.RedisCache"  # one redis-py client per pool
 
 # A cache that every web process on every host shares (Redis or Memcached through
 # CACHE_URL): only then may sessions and signed-in users be read from it. A per-process or
 # per-host cache (locmemcache://, filecache://) would keep a session alive in one process after a
 # logout in another.
 SHARED_CACHE = CACHES["default"]["BACKEND"].startswith(
-    ("django.core.cache.backends.redis.", "django.core.cache.backends.memcached.", "django_redis.")
+    (
+        "django.core.cache.backends.redis.",
+        "vom.redis_cache.",
+        "django.core.cache.backends.memcached.",
+        "django_redis.",
+    )
 )
 # Sessions live in the database so web processes stay stateless; with a shared cache they
 # are read from it and written to both (vom.sessions, Django's cached_db made tolerant of
