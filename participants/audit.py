@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from django.db import connection, models
 from django.utils import timezone
 
+from vom.pg import array_literal
+
 from .models import AccessLog, ChangeRecord, Person
 
 
@@ -73,14 +75,24 @@ def _capture(request, rows: list[dict]) -> None:
         captured.extend(rows)
 
 
-def log_rows(request, rows: Iterable[dict]) -> None:
-    """Write `rows` (as `_capture` kept them) again, as this request's."""
+def replay_statement(request, rows: Iterable[dict]) -> tuple[str, list] | None:
+    """(sql, params) of the INSERT … SELECT … FROM unnest(…) AS v that writes `rows` (as
+    `_capture` kept them) again, as this request's; a WHERE may follow it. None for no
+    rows. PostgreSQL only (the page cache's)."""
+    rows = list(rows)
+    if not rows:
+        return None
     common = {
         "at": timezone.now(),
         "request_id": getattr(request, "request_id", ""),
         "ip": client_ip(request),
     }
-    _write(common, list(rows))
+    # What every row shares (the user, the capacity, the action) is one value, not an
+    # array; unnest needs at least one array.
+    shared = [name for name in _REPLAYED if all(row[name] == rows[0][name] for row in rows)]
+    common.update((name, rows[0][name]) for name in shared[: len(_REPLAYED) - 1])
+    varying = [name for name in _REPLAYED if name not in common]
+    return _insert_sql(common, [{name: row[name] for name in varying} for row in rows])
 
 
 def _write(common: dict, rows: list[dict]) -> None:
@@ -89,7 +101,8 @@ def _write(common: dict, rows: list[dict]) -> None:
     if not rows:
         return
     if connection.vendor == "postgresql":
-        _insert_rows(common, rows)
+        with connection.cursor() as cursor:
+            cursor.execute(*_insert_sql(common, rows))
     else:
         AccessLog.objects.bulk_create(AccessLog(**common, **row) for row in rows)
 
@@ -131,10 +144,10 @@ def log_list(
     _capture(request, [{name: {**values, **row}[name] for name in _REPLAYED} for row in rows])
 
 
-def _insert_rows(common: dict, rows: list[dict]) -> None:
-    """AccessLog rows in one INSERT … SELECT FROM unnest(arrays) (as `_write` takes them;
-    every row has the same names). A list page logs 25 to 75 persons on every view, and
-    building and saving that many model instances cost more than the rest of the page's
+def _insert_sql(common: dict, rows: list[dict]) -> tuple[str, list]:
+    """AccessLog rows in one INSERT … SELECT FROM unnest(arrays) AS v (as `_write` takes
+    them; every row has the same names). A list page logs 25 to 75 persons on every view,
+    and building and saving that many model instances cost more than the rest of the page's
     queries together. The same columns and values as bulk_create
     (tests/test_access_log_append_only.py compares them)."""
     sql, constant, varying = _insert_statement(frozenset(rows[0]))
@@ -142,9 +155,8 @@ def _insert_rows(common: dict, rows: list[dict]) -> None:
         _prep(field, common[field.attname] if field.attname in common else field.get_default())
         for field in constant
     ]
-    params += [[_prep(field, row[field.attname]) for row in rows] for field in varying]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    params += [array_literal(_prep(field, row[field.attname]) for row in rows) for field in varying]
+    return sql, params
 
 
 def _prep(field, value):
@@ -155,7 +167,7 @@ def _prep(field, value):
 
 @functools.cache
 def _insert_statement(row_names: frozenset):
-    """The INSERT of `_insert_rows` for rows with these attnames, built once per process:
+    """The INSERT of `_insert_sql` for rows with these attnames, built once per process:
     (sql, the constant columns' fields, the varying columns' fields)."""
     fields = [field for field in AccessLog._meta.concrete_fields if not field.primary_key]
     varying = [field for field in fields if field.attname in row_names]

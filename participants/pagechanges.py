@@ -2,7 +2,8 @@
 
 Every table whose rows a cached page shows gets PostgreSQL triggers that insert one
 `PageChange` row per transaction and scope: the person the changed rows belong to, or 0 (the
-directory) for users, organisations, memberships and second-factor devices. The rows are
+directory) for users, organisations, memberships and second-factor devices, and minus the
+user's id for a change of whom a user's start page lists (`USERS`). The rows are
 written in the same transaction as the change, whatever wrote it (a form, a Celery task, a
 `QuerySet.update()`, raw SQL), and become visible when it commits. A page's version is the
 set of change ids of its scopes (`fingerprint`), read before the page is rendered, so a page
@@ -17,9 +18,12 @@ cached page shows. tests/test_page_cache.py checks that every model is in one of
 """
 
 import hashlib
+from typing import NamedTuple
 
 from django.apps import apps
 from django.db import connections, transaction
+
+from vom.pg import array_literal
 
 from .models import PageChange
 
@@ -53,6 +57,15 @@ SCOPES: dict[str, list[str]] = {
     "followup.Checkpoint": ["meeting", "person"],
     "followup.HealthCareUse": ["person"],
     "followup.OutcomeMeasure": ["person"],
+}
+
+# Model → the user columns that put the row's person on that user's start page
+# (`user_scope`): a change of such a row is also a change of scope -user_id, so the set of
+# persons a cached start page was rendered for is known to be the same while that scope is.
+USERS: dict[str, tuple[str, ...]] = {
+    "participants.CareTeamEntry": ("member",),
+    "meetings.Participant": ("user",),
+    "meetings.Meeting": ("convener", "initiated_by"),
 }
 
 # Model → columns whose change alone does not change any page (bumping the directory at
@@ -111,6 +124,12 @@ def _scope_select(model, path: list[str], rows: str) -> str:
     return f"SELECT {alias}.{_q(column)} FROM {rows} r {' '.join(joins)}"
 
 
+def _user_selects(model, rows: str) -> list[str]:
+    """SELECTs of the user scopes (-user id) of the changed rows in transition table `rows`."""
+    columns = [model._meta.get_field(name).column for name in USERS.get(model._meta.label, ())]
+    return [f"SELECT -r.{_q(column)} FROM {rows} r" for column in columns]
+
+
 def _insert(select: str) -> str:
     table = _q(PageChange._meta.db_table)
     return (
@@ -125,8 +144,10 @@ def _function_body(model) -> str:
     if label in SCOPES:
         path = SCOPES[label]
         new, old = (
-            _insert(_scope_select(model, path, "new_rows")),
-            _insert(_scope_select(model, path, "old_rows")),
+            _insert(
+                " UNION ALL ".join([_scope_select(model, path, rows), *_user_selects(model, rows)])
+            )
+            for rows in ("new_rows", "old_rows")
         )
         return f"IF TG_OP <> 'DELETE' THEN {new} END IF;\nIF TG_OP <> 'INSERT' THEN {old} END IF;"
     ignored = "".join(f" - '{column}'" for column in DIRECTORY[label])
@@ -232,22 +253,48 @@ def triggers_available(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
 
 
-def fingerprint(scopes_sql: str, params: list, using: str = "default") -> tuple[bool, str]:
-    """(found, version) of the scopes selected by `scopes_sql` (one column of person ids)
-    and the directory: the changes of each scope and the scopes themselves, hashed. One
-    query. `found` is False when the select gives no rows (e.g. no such meeting)."""
+class Version(NamedTuple):
+    """A page's data version: whether its select found anything, the scopes it covers (the
+    persons, the directory and any user scope, sorted) and the digest of their changes."""
+
+    found: bool
+    scopes: tuple[int, ...]
+    digest: str
+
+
+def _digest(scopes_from: str) -> str:
+    """The SELECT of the digest of the changes of the scopes in `scopes_from` (a FROM item
+    `s(scope)`): the set of each scope's change ids, hashed."""
     table = _q(PageChange._meta.db_table)
+    return (
+        "SELECT md5(string_agg(s.scope || ':' || coalesce(c.id, 0), ',' ORDER BY s.scope, c.id)) "
+        f"FROM {scopes_from} LEFT JOIN {table} c ON c.scope = s.scope"
+    )
+
+
+def fingerprint(scopes_sql: str, params: list, using: str = "default") -> Version:
+    """The version of the scopes selected by `scopes_sql` (one column of scope ids, see
+    `user_scope`) and the directory. One query. `found` is False when the select gives no
+    rows (e.g. no such meeting)."""
     sql = (
-        f"WITH s(scope) AS ({scopes_sql}), "
-        f"v AS (SELECT s.scope, c.id FROM (SELECT scope FROM s UNION SELECT {DIRECTORY_SCOPE}) s "
-        f"LEFT JOIN {table} c ON c.scope = s.scope) "
-        "SELECT EXISTS (SELECT 1 FROM s), "
-        "md5(string_agg(v.scope || ':' || coalesce(v.id, 0), ',' ORDER BY v.scope, v.id)) FROM v"
+        f"WITH s(scope) AS ({scopes_sql}), a(scopes) AS (SELECT array_agg(u.scope ORDER BY "
+        f"u.scope) FROM (SELECT scope FROM s UNION SELECT {DIRECTORY_SCOPE}) u(scope)) "
+        f"SELECT EXISTS (SELECT 1 FROM s), a.scopes, ({_digest('unnest(a.scopes) s(scope)')}) "
+        "FROM a"
     )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
-        found, digest = cursor.fetchone()
-    return bool(found), digest
+        found, scopes, digest = cursor.fetchone()
+    return Version(bool(found), tuple(scopes), digest)
+
+
+def unchanged(version: Version) -> tuple[str, list]:
+    """(sql, params): a boolean expression, true while the changes of `version`'s scopes
+    are still those it was read with. Cheaper than `fingerprint`: the scopes are known."""
+    return f"({_digest('unnest(%s::bigint[]) s(scope)')}) = %s", [
+        array_literal(version.scopes),
+        version.digest,
+    ]
 
 
 PRUNE_AFTER_SECONDS = 3600
@@ -290,9 +337,10 @@ def meeting_scope(pk: int) -> tuple[str, list]:
 
 def user_scope(user_pk: int) -> tuple[str, list]:
     """Everyone on the user's start page: their caseload (care team entries naming them,
-    of any date) and the persons of every meeting they are invited to, convene or proposed.
-    A superset of what the page lists; a person joins it only by a change of their own
-    data (a care team entry, a participant, a meeting), which is itself a change row."""
+    of any date) and the persons of every meeting they are invited to, convene or proposed,
+    and the user's own scope. A superset of what the page lists; a person joins or leaves
+    it only by a change of a row of `USERS` naming the user, a change of the user's scope
+    (-user id), so the version of a page rendered for this set says when the set changes."""
     team, meeting = _q(_table("participants.CareTeamEntry")), _q(_table("meetings.Meeting"))
     participant = _q(_table("meetings.Participant"))
     sql = (
@@ -300,9 +348,10 @@ def user_scope(user_pk: int) -> tuple[str, list]:
         f"UNION SELECT m.person_id FROM {participant} p JOIN {meeting} m ON m.id = p.meeting_id "
         "WHERE p.user_id = %s "
         f"UNION SELECT person_id FROM {meeting} WHERE convener_id = %s "
-        f"UNION SELECT person_id FROM {meeting} WHERE initiated_by_id = %s"
+        f"UNION SELECT person_id FROM {meeting} WHERE initiated_by_id = %s "
+        "UNION SELECT %s"
     )
-    return sql, [user_pk] * 4
+    return sql, [user_pk] * 4 + [-user_pk]
 
 
 def _table(label: str) -> str:

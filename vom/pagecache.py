@@ -3,10 +3,12 @@
 The pages a nurse opens in someone's home (the start page, a person, a meeting, its
 follow-up) are rendered once per version of their data and served from the shared cache
 until that data changes. The version (participants/pagechanges.py) is read before the
-page is rendered: the change rows that PostgreSQL triggers write, in the writing
-transaction, for every change of the person's data or of the directory. A page is never
-served from a version older than the data; a change anywhere, by anyone, gives the next
-view a new key.
+page is rendered and kept with it: the change rows that PostgreSQL triggers write, in the
+writing transaction, for every change of the person's data or of the directory. A cached
+page is served only after checking, in the same statement that writes its access-log
+rows, that its scopes' changes are still those of its version: a page is never served
+from a version older than the data; a change anywhere, by anyone, makes the next view
+render it again.
 
 What still happens on every view, cached or not: the session and sign-in checks (the
 middleware), the view's own access rule for whom the page is (the user, their memberships
@@ -31,15 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpResponse
 from django.utils import timezone, translation
 
 from participants import audit
-from participants.pagechanges import fingerprint, triggers_available
+from participants.pagechanges import Version, fingerprint, triggers_available, unchanged
 
 from .cache import safe_get, safe_set
 
-PREFIX = "page:v1"
+PREFIX = "page:v2"
 
 
 def _build() -> str:
@@ -77,6 +80,7 @@ class CachedPage:
     content: bytes
     content_type: str
     access_rows: tuple[dict, ...]
+    version: Version
 
 
 def enabled() -> bool:
@@ -115,7 +119,7 @@ def _who(user) -> tuple:
     return (user.pk, user.is_active, user.is_superuser, user.get_full_name(), memberships)
 
 
-def _key(request, view, version: str) -> str:
+def _key(request, view) -> str:
     user = request.user
     device = getattr(user, "otp_device", None)
     parts = (
@@ -127,7 +131,6 @@ def _key(request, view, version: str) -> str:
         translation.get_language(),
         timezone.localdate().isoformat(),
         request.META["CSRF_COOKIE"],
-        version,
     )
     return f"{PREFIX}:{hashlib.sha256(repr(parts).encode()).hexdigest()}"
 
@@ -142,12 +145,33 @@ def _cacheable(request, response) -> bool:
     )
 
 
+def _serve(request, page: CachedPage) -> bool:
+    """Whether `page`'s version is still current; if so, its access-log rows are written
+    again as this request's, in the same statement (one round trip per cached view)."""
+    check, params = unchanged(page.version)
+    replay = audit.replay_statement(request, page.access_rows)
+    if replay is None:
+        sql = f"SELECT {check}"
+    else:
+        insert, insert_params = replay
+        sql = (
+            f"WITH page_version(unchanged) AS (SELECT {check}), "  # noqa: S608 - our own SQL
+            f"page_log AS ({insert} WHERE (SELECT unchanged FROM page_version)) "
+            "SELECT unchanged FROM page_version"
+        )
+        params = [*params, *insert_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.fetchone()[0])
+
+
 def cached_page(scopes, *, required: bool = True):
     """Serve the decorated GET view from the cache while its data is unchanged.
 
-    `scopes(request, **kwargs)` gives (sql, params) selecting the ids of the persons whose
-    data the page shows, or None when this request must not be cached. With `required`, a
-    page whose select finds nothing (no such meeting) is left to the view (its 404)."""
+    `scopes(request, **kwargs)` gives (sql, params) selecting the scopes of the page (the
+    ids of the persons whose data it shows, see `pagechanges.user_scope`), or None when
+    this request must not be cached. With `required`, a page whose select finds nothing
+    (no such meeting) is left to the view (its 404)."""
 
     def decorator(view):
         @functools.wraps(view)
@@ -155,14 +179,13 @@ def cached_page(scopes, *, required: bool = True):
             spec = scopes(request, **kwargs) if _eligible(request) else None
             if spec is None:
                 return view(request, *args, **kwargs)
-            found, version = fingerprint(*spec)
-            if required and not found:
-                return view(request, *args, **kwargs)
-            key = _key(request, view, version)
+            key = _key(request, view)
             page = safe_get(key)
-            if isinstance(page, CachedPage):
-                audit.log_rows(request, page.access_rows)
+            if isinstance(page, CachedPage) and _serve(request, page):
                 return HttpResponse(page.content, content_type=page.content_type)
+            version = fingerprint(*spec)
+            if required and not version.found:
+                return view(request, *args, **kwargs)
             request._vom_access_rows = []
             response = view(request, *args, **kwargs)
             if _cacheable(request, response):
@@ -172,6 +195,7 @@ def cached_page(scopes, *, required: bool = True):
                         bytes(response.content),
                         response["Content-Type"],
                         tuple(request._vom_access_rows),
+                        version,
                     ),
                     settings.PAGE_CACHE_SECONDS,
                 )
