@@ -162,6 +162,8 @@ def _insert_sql(common: dict, rows: list[dict]) -> tuple[str, list]:
 def _prep(field, value):
     if value is None or type(value) in (int, str):
         return value
+    if isinstance(value, str):  # a choice (TextChoices member): its plain value
+        return str(value)
     return field.get_db_prep_save(value, connection)
 
 

@@ -6,8 +6,9 @@ directory) for users, organisations, memberships and second-factor devices, and 
 user's id for a change of whom a user's start page lists (`USERS`). The rows are
 written in the same transaction as the change, whatever wrote it (a form, a Celery task, a
 `QuerySet.update()`, raw SQL), and become visible when it commits. A page's version is the
-set of change ids of its scopes (`fingerprint`), read before the page is rendered, so a page
-rendered from data at least as new as its version is cached under it, never an older one.
+set of change ids of its scopes (`fingerprint`), read before the page is rendered and kept
+with it, so a page is stored with a version no newer than its data; a cached page is served
+only while its scopes' changes are still those of its version (`unchanged`).
 
 Only inserts: writers never wait for one another. Old rows are pruned hourly (`prune`),
 keeping the newest of each scope.
@@ -17,6 +18,7 @@ cached page shows. tests/test_page_cache.py checks that every model is in one of
 `DIRECTORY`, and that every table of `SCOPES` and `DIRECTORY` has its triggers.
 """
 
+import functools
 import hashlib
 from typing import NamedTuple
 
@@ -250,7 +252,18 @@ def drop_triggers(apps_=None, schema_editor=None) -> None:
 
 
 def triggers_available(using: str = "default") -> bool:
-    return connections[using].vendor == "postgresql"
+    """Whether this code's triggers are installed (PostgreSQL, and the marker of exactly
+    these trigger bodies present). Asked once per process: a process that started before
+    `migrate` installed them serves no cached page until it is restarted, never one that
+    a missing trigger would leave stale."""
+    return connections[using].vendor == "postgresql" and _installed(using)
+
+
+@functools.cache
+def _installed(using: str) -> bool:
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [_marker(trigger_sql())])
+        return cursor.fetchone() is not None
 
 
 class Version(NamedTuple):
@@ -336,22 +349,23 @@ def meeting_scope(pk: int) -> tuple[str, list]:
 
 
 def user_scope(user_pk: int) -> tuple[str, list]:
-    """Everyone on the user's start page: their caseload (care team entries naming them,
-    of any date) and the persons of every meeting they are invited to, convene or proposed,
-    and the user's own scope. A superset of what the page lists; a person joins or leaves
-    it only by a change of a row of `USERS` naming the user, a change of the user's scope
-    (-user id), so the version of a page rendered for this set says when the set changes."""
-    team, meeting = _q(_table("participants.CareTeamEntry")), _q(_table("meetings.Meeting"))
-    participant = _q(_table("meetings.Participant"))
-    sql = (
-        f"SELECT person_id FROM {team} WHERE member_id = %s "
-        f"UNION SELECT m.person_id FROM {participant} p JOIN {meeting} m ON m.id = p.meeting_id "
-        "WHERE p.user_id = %s "
-        f"UNION SELECT person_id FROM {meeting} WHERE convener_id = %s "
-        f"UNION SELECT person_id FROM {meeting} WHERE initiated_by_id = %s "
-        "UNION SELECT %s"
-    )
-    return sql, [user_pk] * 4 + [-user_pk]
+    """Everyone on the user's start page: the persons of every row of `USERS` naming them
+    (their caseload, of any date, and every meeting they are invited to, convene or
+    proposed) and the user's own scope. A superset of what the page lists; a person joins
+    or leaves it only by a change of such a row, which is a change of the user's scope
+    (-user id), so the version of a page rendered for this set says when the set changes.
+    Built from `USERS` and `SCOPES`, as the triggers are."""
+    selects, params = [], []
+    for label, names in USERS.items():
+        model = apps.get_model(label)
+        for name in names:
+            column = model._meta.get_field(name).column
+            table = _q(model._meta.db_table)
+            selects.append(
+                f"{_scope_select(model, SCOPES[label], table)} WHERE r.{_q(column)} = %s"
+            )
+            params.append(user_pk)
+    return " UNION ".join([*selects, "SELECT %s"]), [*params, -user_pk]
 
 
 def _table(label: str) -> str:

@@ -57,6 +57,11 @@ def targets(only: list[str] | None = None) -> tuple[dict[str, tuple[str, str]], 
     _add_optional(pages, "followup", "followup:meeting", {"pk": meeting.pk}, "nurse")
     _add_optional(pages, "dashboard", "reports:dashboard", {}, "manager")
     if only:
+        unknown = set(only) - set(pages)
+        if unknown:
+            raise SystemExit(
+                f"BENCH_ONLY: no page {', '.join(sorted(unknown))} (pages: {', '.join(pages)})"
+            )
         pages = {name: pages[name] for name in only}
         if "dashboard" not in pages:
             return pages, cookies

@@ -292,13 +292,19 @@ def test_another_csrf_secret_build_or_day_is_another_page(marea, monkeypatch):
 
 
 def test_a_change_of_whom_a_start_page_lists_changes_that_users_scope():
-    """Raw SQL changing each user column of `USERS` (to another user and back) is a change
-    of both users' scopes: a cached start page checks its stored set of persons by it."""
+    """Raw SQL moving each user column of `USERS` to another user, to nobody and back
+    writes a change of the user scope (-user id) of each user it leaves or reaches: a
+    cached start page checks its stored set of persons by it."""
     from django.core.management import call_command
 
     call_command("seed_demo", quiet_logins=True)
     # Someone on no start page yet, so no unique constraint refuses the move.
     other = apps.get_model("participants.User").objects.create(username="scope.other").pk
+    assert set(pagechanges.USERS) <= set(pagechanges.SCOPES)
+
+    def newest(pk):
+        return PageChange.objects.filter(scope=-pk).order_by("-pk").values_list("pk").first()
+
     for label, names in pagechanges.USERS.items():
         model = apps.get_model(label)
         for name in names:
@@ -306,17 +312,62 @@ def test_a_change_of_whom_a_start_page_lists_changes_that_users_scope():
             row = model.objects.exclude(**{name: None}).order_by("pk").first()
             assert row is not None, (label, name)
             owner = getattr(row, f"{name}_id")
-            before = {
-                pk: pagechanges.fingerprint(*pagechanges.user_scope(pk)) for pk in (owner, other)
-            }
             sql = f"UPDATE {model._meta.db_table} SET {column} = %s WHERE id = %s"
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [other, row.pk])
-            for pk in (owner, other):
-                after = pagechanges.fingerprint(*pagechanges.user_scope(pk))
-                assert after.digest != before[pk].digest, (label, name, pk)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [owner, row.pk])
+            moves = [(other, (owner, other)), (owner, (owner, other))]
+            if model._meta.get_field(name).null:
+                moves += [(None, (owner,)), (owner, (owner,))]
+            for value, reached in moves:
+                before = {pk: newest(pk) for pk in reached}
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, [value, row.pk])
+                for pk in reached:
+                    assert newest(pk) != before[pk], (label, name, value, pk)
+
+
+def test_the_start_page_shows_a_person_added_by_raw_sql(marea):
+    """Whom the start page lists changes through a row naming the user, not through the
+    persons already on it: an invitation written in raw SQL is on the next view."""
+    from meetings import services as meeting_services
+    from meetings.models import Participant
+
+    meeting = advance_meeting(marea, Meeting.State.CONSENT)
+    meeting_services.convening_start(actor=marea.nurse, meeting=meeting)
+    url = reverse("home")
+    client = _cached_page(marea.outsider, url)
+    assert "Åkesson" not in client.get(url).content.decode()
+    # A copy of the convener's participant row, for the outsider: no service, no signal.
+    fields = [f for f in Participant._meta.concrete_fields if not f.primary_key]
+    values = {
+        "user_id": "%s", "organisation_id": "%s", "is_convener": "false",
+        "response": "'needs_action'", "responded_at": "NULL",
+    }  # fmt: skip
+    columns = ", ".join(f.column for f in fields)
+    copied = ", ".join(values.get(f.column, f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO meetings_participant ({columns}) SELECT {copied} "
+            "FROM meetings_participant WHERE meeting_id = %s AND user_id = %s",
+            [marea.outsider.pk, marea.outsider_org.pk, meeting.pk, marea.nurse.pk],
+        )
+        assert cursor.rowcount == 1
+    assert "Åkesson" in client.get(url).content.decode()
+
+
+def test_no_cached_page_without_this_codes_triggers(marea):
+    """A process started before `migrate` installed these triggers serves no cached page."""
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    url = _urls(meeting)["meeting"]
+    client = _cached_page(marea.nurse, url)
+    with connection.cursor() as cursor:
+        pagechanges._drop_functions(cursor, "vom_pagechange_installed_")
+    pagechanges._installed.cache_clear()
+    try:
+        assert not pagechanges.triggers_available()
+        assert not _served_from_cache(client, url)
+    finally:
+        assert pagechanges.install_triggers() is True
+        pagechanges._installed.cache_clear()
+    assert pagechanges.triggers_available()
 
 
 def test_the_start_page_drops_a_person_at_once(marea):

@@ -11,10 +11,10 @@ from a version older than the data; a change anywhere, by anyone, makes the next
 render it again.
 
 What still happens on every view, cached or not: the session and sign-in checks (the
-middleware), the view's own access rule for whom the page is (the user, their memberships
-and the person's data are all in the key), and the access-log rows the Patient Data Act
-asks for: the rows the rendering view wrote are kept with the page and written again, with
-this request's time, request id and address.
+middleware), the view's own access rule for whom the page is (the user and their
+memberships are in the key, the person's data in the version checked), and the
+access-log rows the Patient Data Act asks for: the rows the rendering view wrote are kept
+with the page and written again, with this request's time, request id and address.
 
 The key also holds the deployment (`BUILD`), the URL with its query, the user with their
 memberships as this request read them, the language, the day (care teams and overdue
@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from participants import audit
 from participants.pagechanges import Version, fingerprint, triggers_available, unchanged
 
-from .cache import safe_get, safe_set
+from .cache import safe_delete, safe_get, safe_set
 
 PREFIX = "page:v2"
 
@@ -183,6 +183,8 @@ def cached_page(scopes, *, required: bool = True):
             page = safe_get(key)
             if isinstance(page, CachedPage) and _serve(request, page):
                 return HttpResponse(page.content, content_type=page.content_type)
+            if page is not None:
+                safe_delete(key)  # out of date: not fetched and checked again on every view
             version = fingerprint(*spec)
             if required and not version.found:
                 return view(request, *args, **kwargs)
