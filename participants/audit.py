@@ -75,24 +75,42 @@ def _capture(request, rows: list[dict]) -> None:
         captured.extend(rows)
 
 
-def replay_statement(request, rows: Iterable[dict]) -> tuple[str, list] | None:
-    """(sql, params) of the INSERT … SELECT … FROM unnest(…) AS v that writes `rows` (as
-    `_capture` kept them) again, as this request's; a WHERE may follow it. None for no
-    rows. PostgreSQL only (the page cache's)."""
+# A replayed row's own values: the serving request's time, id and address.
+REQUEST_VALUES = ("at", "request_id", "ip")
+
+
+def replay_statement(rows: Iterable[dict]) -> tuple[str, list, tuple[tuple[int, str], ...]] | None:
+    """(sql, params, slots) of the INSERT … SELECT … FROM unnest(…) AS v that writes `rows`
+    (as `_capture` kept them) again; a WHERE may follow it. `params` hold None at `slots`
+    ((index, attname) pairs) for the serving request's `request_values`. None for no rows.
+    PostgreSQL only (the page cache's, which builds it once per cached page)."""
     rows = list(rows)
     if not rows:
         return None
-    common = {
-        "at": timezone.now(),
-        "request_id": getattr(request, "request_id", ""),
-        "ip": client_ip(request),
-    }
+    common = dict.fromkeys(REQUEST_VALUES)
     # What every row shares (the user, the capacity, the action) is one value, not an
     # array; unnest needs at least one array.
     shared = [name for name in _REPLAYED if all(row[name] == rows[0][name] for row in rows)]
     common.update((name, rows[0][name]) for name in shared[: len(_REPLAYED) - 1])
     varying = [name for name in _REPLAYED if name not in common]
-    return _insert_sql(common, [{name: row[name] for name in varying} for row in rows])
+    sql, params = _insert_sql(common, [{name: row[name] for name in varying} for row in rows])
+    _, constant, _ = _insert_statement(frozenset(varying))
+    slots = tuple(
+        (index, field.attname)
+        for index, field in enumerate(constant)
+        if field.attname in REQUEST_VALUES
+    )
+    return sql, params, slots
+
+
+def request_values(request) -> dict:
+    """The values of `REQUEST_VALUES` for this request, as `replay_statement`'s params."""
+    values = {
+        "at": timezone.now(),
+        "request_id": getattr(request, "request_id", ""),
+        "ip": client_ip(request),
+    }
+    return {name: _prep(AccessLog._meta.get_field(name), value) for name, value in values.items()}
 
 
 def _write(common: dict, rows: list[dict]) -> None:

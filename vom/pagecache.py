@@ -42,7 +42,7 @@ from participants.pagechanges import Version, fingerprint, triggers_available, u
 
 from .cache import safe_delete, safe_get, safe_set
 
-PREFIX = "page:v2"
+PREFIX = "page:v3"
 
 
 def _build() -> str:
@@ -79,8 +79,10 @@ BUILD = _build()
 class CachedPage:
     content: bytes
     content_type: str
-    access_rows: tuple[dict, ...]
     version: Version
+    # The statement serving it (`_statement`): the version check and the access-log rows
+    # the rendering wrote, built once when the page is stored.
+    statement: tuple[str, list, tuple[tuple[int, str], ...]]
 
 
 def enabled() -> bool:
@@ -145,21 +147,32 @@ def _cacheable(request, response) -> bool:
     )
 
 
+def _statement(version: Version, access_rows) -> tuple[str, list, tuple[tuple[int, str], ...]]:
+    """(sql, params, slots): true while `version` is current, and then writing
+    `access_rows` again, in one statement (one round trip per cached view). `params` hold
+    None at `slots` for the serving request's own values (`audit.request_values`)."""
+    check, params = unchanged(version)
+    replay = audit.replay_statement(access_rows)
+    if replay is None:
+        return f"SELECT {check}", params, ()
+    insert, insert_params, slots = replay
+    sql = (
+        f"WITH page_version(unchanged) AS (SELECT {check}), "  # noqa: S608 - our own SQL
+        f"page_log AS ({insert} WHERE (SELECT unchanged FROM page_version)) "
+        "SELECT unchanged FROM page_version"
+    )
+    offset = len(params)
+    return sql, [*params, *insert_params], tuple((offset + i, name) for i, name in slots)
+
+
 def _serve(request, page: CachedPage) -> bool:
     """Whether `page`'s version is still current; if so, its access-log rows are written
-    again as this request's, in the same statement (one round trip per cached view)."""
-    check, params = unchanged(page.version)
-    replay = audit.replay_statement(request, page.access_rows)
-    if replay is None:
-        sql = f"SELECT {check}"
-    else:
-        insert, insert_params = replay
-        sql = (
-            f"WITH page_version(unchanged) AS (SELECT {check}), "  # noqa: S608 - our own SQL
-            f"page_log AS ({insert} WHERE (SELECT unchanged FROM page_version)) "
-            "SELECT unchanged FROM page_version"
-        )
-        params = [*params, *insert_params]
+    again as this request's, in the same statement."""
+    sql, params, slots = page.statement
+    if slots:
+        params, values = list(params), audit.request_values(request)
+        for index, name in slots:
+            params[index] = values[name]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return bool(cursor.fetchone()[0])
@@ -196,8 +209,8 @@ def cached_page(scopes, *, required: bool = True):
                     CachedPage(
                         bytes(response.content),
                         response["Content-Type"],
-                        tuple(request._vom_access_rows),
                         version,
+                        _statement(version, request._vom_access_rows),
                     ),
                     settings.PAGE_CACHE_SECONDS,
                 )
