@@ -18,8 +18,8 @@ cached page shows. tests/test_page_cache.py checks that every model is in one of
 `DIRECTORY`, and that every table of `SCOPES` and `DIRECTORY` has its triggers.
 """
 
-import functools
 import hashlib
+import time
 from typing import NamedTuple
 
 from django.apps import apps
@@ -253,17 +253,27 @@ def drop_triggers(apps_=None, schema_editor=None) -> None:
 
 def triggers_available(using: str = "default") -> bool:
     """Whether this code's triggers are installed (PostgreSQL, and the marker of exactly
-    these trigger bodies present). Asked once per process: a process that started before
-    `migrate` installed them serves no cached page until it is restarted, never one that
-    a missing trigger would leave stale."""
+    these trigger bodies present). Once found, asked no more in this process; while
+    missing (a process started before `migrate` installed them), asked again at most every
+    `RECHECK_SECONDS`: until then no page is served from the cache, never one that a
+    missing trigger would leave stale."""
     return connections[using].vendor == "postgresql" and _installed(using)
 
 
-@functools.cache
+RECHECK_SECONDS = 30
+# using → (installed, time.monotonic() of the check)
+_checked: dict[str, tuple[bool, float]] = {}
+
+
 def _installed(using: str) -> bool:
+    installed, at = _checked.get(using, (False, float("-inf")))
+    if installed or time.monotonic() - at < RECHECK_SECONDS:
+        return installed
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [_marker(trigger_sql())])
-        return cursor.fetchone() is not None
+        installed = cursor.fetchone() is not None
+    _checked[using] = (installed, time.monotonic())
+    return installed
 
 
 class Version(NamedTuple):

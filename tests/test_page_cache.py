@@ -360,13 +360,13 @@ def test_no_cached_page_without_this_codes_triggers(marea):
     client = _cached_page(marea.nurse, url)
     with connection.cursor() as cursor:
         pagechanges._drop_functions(cursor, "vom_pagechange_installed_")
-    pagechanges._installed.cache_clear()
+    pagechanges._checked.clear()
     try:
         assert not pagechanges.triggers_available()
         assert not _served_from_cache(client, url)
     finally:
         assert pagechanges.install_triggers() is True
-        pagechanges._installed.cache_clear()
+        pagechanges._checked.clear()
     assert pagechanges.triggers_available()
 
 
