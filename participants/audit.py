@@ -177,6 +177,13 @@ def _insert_sql(common: dict, rows: list[dict]) -> tuple[str, list]:
     return sql, params
 
 
+def _cast(field) -> str:
+    """The type a value is cast to in the INSERT: text for a CharField, so a value too long
+    for its column is refused by the column, as bulk_create's would be, where a cast to
+    varchar(n) would cut it silently."""
+    return "text" if isinstance(field, models.CharField) else field.db_type(connection)
+
+
 def _prep(field, value):
     if value is None or type(value) in (int, str):
         return value
@@ -194,8 +201,8 @@ def _insert_statement(row_names: frozenset):
     constant = [field for field in fields if field.attname not in row_names]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in [*constant, *varying])
-    scalars = ", ".join(f"%s::{field.db_type(connection)}" for field in constant)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in varying)
+    scalars = ", ".join(f"%s::{_cast(field)}" for field in constant)
+    arrays = ", ".join(f"%s::{_cast(field)}[]" for field in varying)
     sql = (
         f"INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
         f"SELECT {scalars}, v.* FROM unnest({arrays}) AS v"

@@ -175,3 +175,21 @@ def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
     again.user, again.request_id = area.alice, "b" * 32
     audit.log_list(again, persons=[area.person, newcomer])
     assert AccessLog.objects.filter(request_id="b" * 32).count() == 2
+
+
+def test_a_value_too_long_for_the_log_is_refused_not_cut(postgres, area):
+    """The list INSERT (and a cached page's replay, built the same way) refuses a value its
+    column cannot hold, as one row saved through the ORM would: a legal log that cut an id
+    short would name another object."""
+    from django.db import DataError, transaction
+    from django.test import RequestFactory
+
+    from participants import audit
+
+    request = RequestFactory().get("/")
+    request.user, request.request_id = area.alice, "c" * 32
+    with pytest.raises(DataError), transaction.atomic():
+        audit.log_list(request, persons=[area.person], object_type="x" * 61)
+    assert not AccessLog.objects.filter(request_id="c" * 32).exists()
+    audit.log_list(request, persons=[area.person], object_type="x" * 60)
+    assert AccessLog.objects.get(request_id="c" * 32).object_type == "x" * 60
