@@ -805,6 +805,25 @@ def test_worklist_on_home_lists_what_waits(area, client, login, django_assert_ma
     assert response.context["items"] == []
 
 
+def test_worklist_dates_name_the_year_only_when_it_is_not_this_one(area, login):
+    """A meeting from another year left on the worklist ("close the meeting") must not read
+    as this year's."""
+    import re
+
+    meeting = advance(area, S.CONVENING)
+    c = login(area.alice)
+    now = timezone.localtime()
+
+    def shown():
+        html = c.get(reverse("home")).content.decode()
+        return re.search(r'<time datetime="[^"]+">([^<]+)</time>', html).group(1)
+
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=now)
+    assert str(now.year) not in shown()
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=now.replace(year=now.year - 2, day=1))
+    assert shown().endswith(f"{now.year - 2} {now:%H:%M}")
+
+
 def test_worklist_query_count_does_not_grow_with_meetings(
     area, login, django_assert_max_num_queries
 ):
