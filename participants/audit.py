@@ -54,8 +54,7 @@ def log_access(
         object_type=object_type,
         object_id=str(obj.pk) if obj is not None else "",
         outcome=outcome,
-        request_id=getattr(request, "request_id", "") if request is not None else "",
-        ip=client_ip(request),
+        **_own_values(request),
     )
     _capture(request, [{name: getattr(row, name) for name in _REPLAYED}])
     return row
@@ -103,14 +102,21 @@ def replay_statement(rows: Iterable[dict]) -> tuple[str, list, tuple[tuple[int, 
     return sql, params, slots
 
 
-def request_values(request) -> dict:
-    """The values of `REQUEST_VALUES` for this request, as `replay_statement`'s params."""
-    values = {
+def _own_values(request) -> dict:
+    """The values of `REQUEST_VALUES` for a row this request writes (`request` may be None)."""
+    return {
         "at": timezone.now(),
         "request_id": getattr(request, "request_id", ""),
         "ip": client_ip(request),
     }
-    return {name: _prep(AccessLog._meta.get_field(name), value) for name, value in values.items()}
+
+
+def request_values(request) -> dict:
+    """`_own_values` as `replay_statement`'s params."""
+    return {
+        name: _prep(AccessLog._meta.get_field(name), value)
+        for name, value in _own_values(request).items()
+    }
 
 
 def _write(common: dict, rows: list[dict]) -> None:
@@ -139,15 +145,13 @@ def log_list(
     if membership is None:
         membership = next(iter(active_memberships(user)), None)
     values = {
-        "at": timezone.now(),
+        **_own_values(request),
         "user_id": user.pk,
         "organisation_id": membership.organisation_id if membership else None,
         "role": membership.role if membership else "",
         "action": AccessLog.Action.LIST,
         "object_type": object_type,
         "outcome": AccessLog.Outcome.ALLOWED,
-        "request_id": getattr(request, "request_id", ""),
-        "ip": client_ip(request),
     }
     # A person in two lists of one page (the caseload and the worklist) is one row: the
     # second would say nothing the first does not.

@@ -313,13 +313,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 240,
         "options": {"expires": 240},
     },
-    # Decisions past their due date: the convener is told once per decision.
     # The change rows behind cached pages, older than an hour (participants/pagechanges.py).
     "page-changes-prune": {
         "task": "participants.tasks.prune_page_changes",
         "schedule": 3600,
         "options": {"expires": 3600},
     },
+    # Decisions past their due date: the convener is told once per decision.
     "overdue-decisions": {
         "task": "followup.tasks.notify_overdue_decisions",
         "schedule": 3600,
