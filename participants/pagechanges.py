@@ -18,6 +18,7 @@ cached page shows. tests/test_page_cache.py checks that every model is in one of
 `DIRECTORY`, and that every table of `SCOPES` and `DIRECTORY` has its triggers.
 """
 
+import functools
 import hashlib
 import time
 from typing import NamedTuple
@@ -365,7 +366,15 @@ def user_scope(user_pk: int) -> tuple[str, list]:
     or leaves it only by a change of such a row, which is a change of the user's scope
     (-user id), so the version of a page rendered for this set says when the set changes.
     Built from `USERS` and `SCOPES`, as the triggers are."""
-    selects, params = [], []
+    sql, columns = _user_scope_sql()
+    return sql, [*[user_pk] * columns, -user_pk]
+
+
+@functools.cache
+def _user_scope_sql() -> tuple[str, int]:
+    """`user_scope`'s SQL (built once: it is asked on every view of a start page) and the
+    number of user columns it compares."""
+    selects = []
     for label, names in USERS.items():
         model = apps.get_model(label)
         for name in names:
@@ -374,8 +383,7 @@ def user_scope(user_pk: int) -> tuple[str, list]:
             selects.append(
                 f"{_scope_select(model, SCOPES[label], table)} WHERE r.{_q(column)} = %s"
             )
-            params.append(user_pk)
-    return " UNION ".join([*selects, "SELECT %s"]), [*params, -user_pk]
+    return " UNION ".join([*selects, "SELECT %s"]), len(selects)
 
 
 def _table(label: str) -> str:

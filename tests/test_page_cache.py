@@ -77,12 +77,25 @@ def _served_from_cache(client, url) -> bool:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
-    page = _page_queries(queries)
+    # The first cached view on a connection prepares its statement (vom.pg.execute_prepared).
+    page = [sql for sql in _page_queries(queries) if not sql.startswith("PREPARE vom_")]
     # One statement: the version check, writing the access-log rows if it holds (a plain
     # SELECT of the check for a page that logged nothing).
-    return len(page) == 1 and page[0].startswith(
+    return len(page) == 1 and _statement_text(page[0]).startswith(
         ("WITH page_version(unchanged)", "SELECT (SELECT md5(")
     )
+
+
+def _statement_text(sql: str) -> str:
+    """`sql`, or for EXECUTE of a prepared statement the statement it executes."""
+    if not sql.startswith("EXECUTE "):
+        return sql
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE name = %s", [sql.split()[1]]
+        )
+        (statement,) = cursor.fetchone()
+    return statement.split(" AS ", 1)[1]
 
 
 REPLAYED = ("user_id", "organisation_id", "role", "person_id", "action", "object_type",
@@ -538,3 +551,52 @@ def test_the_redis_client_is_kept_between_calls():
     assert client.get_client() is client.get_client(write=True)
     cache.set("kept", "yes", 10)
     assert cache.get("kept") == "yes"
+
+
+def _prepared_page_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE name LIKE 'vom\\_%%' ORDER BY name"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_cached_view_runs_its_statement_prepared_once_per_connection(marea):
+    """The version check and log replay is parsed and planned once per connection: later
+    views EXECUTE it. A new connection (Django reconnects after CONN_MAX_AGE or an error)
+    prepares it again instead of executing a name the server no longer knows."""
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    urls = _urls(meeting)
+    client = _cached_page(marea.nurse, urls["home"])
+    prepared = _prepared_page_statements()
+    assert prepared and all(" AS WITH page_version(unchanged)" in sql for sql in prepared)
+    before = AccessLog.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(urls["home"]).status_code == 200
+    statements = [q["sql"].split()[0] for q in queries]
+    assert statements.count("EXECUTE") == 1 and "PREPARE" not in statements
+    per_view = AccessLog.objects.count() - before
+    assert per_view > 0  # the start page's list rows, written by the prepared statement
+    connection.close()
+    assert _served_from_cache(client, urls["home"])
+    assert _prepared_page_statements() == prepared
+    assert AccessLog.objects.count() - before == 2 * per_view
+
+
+def test_without_prepared_statements_a_cached_view_runs_its_statement_as_is(marea, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    meeting = advance_meeting(marea, Meeting.State.HELD)
+    connection.close()
+    for url in _urls(meeting).values():
+        _cached_page(marea.nurse, url)
+    assert _prepared_page_statements() == []
+
+
+def test_numbered_placeholders():
+    from vom.pg import _numbered
+
+    assert _numbered("SELECT %s::int, %s = x") == "SELECT $1::int, $2 = x"
+    assert _numbered("SELECT 1") == "SELECT 1"
+    # Anything but psycopg2's %s (an escaped %%, a named placeholder) is run as it is.
+    assert _numbered("SELECT %s LIKE 'a%%'") is None
+    assert _numbered("SELECT %(name)s") is None

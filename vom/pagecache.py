@@ -41,6 +41,7 @@ from participants import audit
 from participants.pagechanges import Version, fingerprint, triggers_available, unchanged
 
 from .cache import safe_delete, safe_get, safe_set
+from .pg import execute_prepared
 
 PREFIX = "page:v3"
 
@@ -174,7 +175,7 @@ def _serve(request, page: CachedPage) -> bool:
         for index, name in slots:
             params[index] = values[name]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         return bool(cursor.fetchone()[0])
 
 

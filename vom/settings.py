@@ -114,6 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # OLTP queries and report aggregates it costs far more (up to 0.7 s) than it saves.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
+# The statement every cached page view runs is prepared once per connection (vom.pg).
+# Off behind PgBouncer in transaction mode: a prepared statement lives on one server
+# connection, and the next transaction may be given another.
+DATABASE_PREPARED_STATEMENTS = _env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
