@@ -327,12 +327,18 @@ PRUNE_AFTER_SECONDS = 3600
 PRUNE_SEEN_SECONDS = 600
 
 
-def prune(using: str = "default") -> int:
+def prune(
+    using: str = "default",
+    *,
+    after_seconds: int = PRUNE_AFTER_SECONDS,
+    seen_seconds: int = PRUNE_SEEN_SECONDS,
+) -> int:
     """Delete change rows older than an hour, except each scope's newest, that were already
     committed when an earlier prune ran at least ten minutes ago (`seen_at`). The version
     is the set of a scope's row ids, so a deletion must never bring back a set that a page
     still in the cache was stored under: a row that committed late (a long transaction)
-    must first have been visible longer than any page lives."""
+    must first have been visible longer than any page lives. Shorter times only while no
+    page is cached (`make bench`, before it starts the server)."""
     if connections[using].vendor != "postgresql":
         return PageChange.objects.using(using).all().delete()[0]
     table = _q(PageChange._meta.db_table)
@@ -341,7 +347,7 @@ def prune(using: str = "default") -> int:
             f"DELETE FROM {table} c WHERE c.at < clock_timestamp() - make_interval(secs => %s) "
             "AND c.seen_at < clock_timestamp() - make_interval(secs => %s) "
             f"AND EXISTS (SELECT 1 FROM {table} n WHERE n.scope = c.scope AND n.id > c.id)",
-            [PRUNE_AFTER_SECONDS, PRUNE_SEEN_SECONDS],
+            [after_seconds, seen_seconds],
         )
         deleted = cursor.rowcount
         cursor.execute(f"UPDATE {table} SET seen_at = clock_timestamp() WHERE seen_at IS NULL")

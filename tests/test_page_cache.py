@@ -13,6 +13,7 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Max
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -503,6 +504,21 @@ def test_prune_deletes_old_rows_only_once_seen_long_enough_and_keeps_each_scopes
     Change.objects.filter(pk=late.pk).update(seen_at=long_seen)
     pagechanges.prune()
     assert not Change.objects.filter(pk=late.pk).exists()
+
+
+def test_prune_without_waiting_leaves_each_scopes_newest_row(marea):
+    """What `make bench` does before it starts the server (no page cached yet): two prunes
+    with no wait leave exactly the newest change row of every scope."""
+    for name in ("Märit", "Märta"):  # two transactions: two change rows of the person
+        Person.objects.filter(pk=marea.person.pk).update(first_name=name)
+    newest = {
+        row["scope"]: row["newest"]
+        for row in PageChange.objects.values("scope").annotate(newest=Max("id"))
+    }
+    assert PageChange.objects.count() > len(newest)
+    for _ in range(2):
+        pagechanges.prune(after_seconds=0, seen_seconds=0)
+    assert dict(PageChange.objects.values_list("scope", "id")) == newest
 
 
 def test_installing_the_triggers_again_is_a_no_op_and_restores_a_dropped_one():
