@@ -600,10 +600,19 @@ def test_a_cached_view_runs_its_statement_prepared_once_per_connection(marea):
 
 
 def test_without_prepared_statements_a_cached_view_runs_its_statement_as_is(marea, settings):
-    settings.DATABASE_PREPARED_STATEMENTS = False
     meeting = advance_meeting(marea, Meeting.State.HELD)
+    urls = _urls(meeting)
+    client = _cached_page(marea.nurse, urls["home"])
+    assert _prepared_page_statements()
+    # Turned off (behind PgBouncer): not even a statement prepared earlier is executed.
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    for url in urls.values():
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            assert _served_from_cache(client, url)
+        assert not [q for q in queries if q["sql"].startswith(("PREPARE", "EXECUTE"))], url
     connection.close()
-    for url in _urls(meeting).values():
+    for url in urls.values():
         _cached_page(marea.nurse, url)
     assert _prepared_page_statements() == []
 
@@ -612,7 +621,9 @@ def test_numbered_placeholders():
     from vom.pg import _numbered
 
     assert _numbered("SELECT %s::int, %s = x") == "SELECT $1::int, $2 = x"
-    assert _numbered("SELECT 1") == "SELECT 1"
-    # Anything but psycopg2's %s (an escaped %%, a named placeholder) is run as it is.
+    # Run as they are: no parameters (EXECUTE needs some), anything but psycopg2's %s (an
+    # escaped %%, a named placeholder), a $ (dollar quotes, a $n of its own).
+    assert _numbered("SELECT 1") is None
     assert _numbered("SELECT %s LIKE 'a%%'") is None
     assert _numbered("SELECT %(name)s") is None
+    assert _numbered("SELECT $$a$$ || %s") is None
