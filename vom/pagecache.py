@@ -80,9 +80,9 @@ BUILD = _build()
 class CachedPage:
     content: bytes
     content_type: str
-    version: Version
-    # The statement serving it (`_statement`): the version check and the access-log rows
-    # the rendering wrote, built once when the page is stored.
+    # The statement serving it (`_statement`): the check of the version the page was
+    # rendered from and the access-log rows the rendering wrote, built once when the page
+    # is stored.
     statement: tuple[str, list, tuple[tuple[int, str], ...]]
 
 
@@ -210,7 +210,6 @@ def cached_page(scopes, *, required: bool = True):
                     CachedPage(
                         bytes(response.content),
                         response["Content-Type"],
-                        version,
                         _statement(version, request._vom_access_rows),
                     ),
                     settings.PAGE_CACHE_SECONDS,
