@@ -19,7 +19,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from meetings.models import Decision, Meeting
-from meetings.selectors import log_denied, meetings_of_person_visible_to, meetings_visible_to
+from meetings.selectors import (
+    log_denied,
+    meetings_of_person_visible_to,
+    meetings_visible_to,
+    own_parts_q,
+)
 from participants.models import Person
 from participants.selectors import care_organisation_ids
 
@@ -95,6 +100,7 @@ def overdue_decisions_visible_to(user, *, today: dt.date | None = None) -> Query
     return (
         decisions_with_status()
         .filter(meeting__in=followup_meetings_visible_to(user).values("pk"))
+        .filter(own_parts_q(user))
         .filter(overdue_decision_q(today))
         .select_related("meeting__person", "organisation", "responsible")
         .order_by("due_date", "pk")
@@ -102,12 +108,13 @@ def overdue_decisions_visible_to(user, *, today: dt.date | None = None) -> Query
 
 
 def get_decision_for_user(user, pk, *, request=None) -> Decision:
+    """A decision of a meeting the user may see; after consent to share was withdrawn, only
+    their own organisation's (each keeps what is its own)."""
     try:
-        return (
-            Decision.objects.filter(meeting__in=meetings_visible_to(user).values("pk"))
-            .select_related("meeting__person", "organisation", "responsible")
-            .get(pk=pk)
+        decisions = Decision.objects.filter(
+            own_parts_q(user), meeting__in=meetings_visible_to(user).values("pk")
         )
+        return decisions.select_related("meeting__person", "organisation", "responsible").get(pk=pk)
     except (Decision.DoesNotExist, ValueError, TypeError):
         if request is not None:  # a refused look at a decision that exists is logged as denied
             log_denied(request, Decision.objects.filter(pk=pk).select_related("meeting__person"))
@@ -237,8 +244,10 @@ def followup_page(
     completed = [c.completed_at for c in checkpoints.values() if c.completed_at]
     since = max(completed) if completed else None
 
+    own_only = meeting.sharing_withdrawn  # each organisation sees only its own decisions
     decisions = list(
-        meeting.decisions.select_related("organisation", "responsible")
+        meeting.decisions.filter(*([Q(organisation_id__in=mine)] if own_only else []))
+        .select_related("organisation", "responsible")
         .prefetch_related(
             Prefetch(
                 "status_changes",

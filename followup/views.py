@@ -284,7 +284,9 @@ def new_meeting(request, pk):
         "urgency": meeting.urgency,
         "kind": meeting.kind,
     }
-    form = InitiativeForm(request.POST or None, initial=initial, organisations=organisations)
+    form = InitiativeForm(
+        request.POST or None, initial=initial, organisations=organisations, consent_now=False
+    )
     if request.method == "POST" and form.is_valid():
         try:
             new = services.followup_start_new_meeting(

@@ -13,7 +13,7 @@ from participants.models import Organisation, Role, User
 
 from . import services
 from .choices import AgendaItem, MeetingKind, RaisedBy, Reason, Urgency
-from .models import Meeting, Participant, StateChange, TimeOption
+from .models import Consent, Meeting, Participant, StateChange, TimeOption
 
 S = Meeting.State
 
@@ -78,12 +78,12 @@ def _initiate(a: _Area, person, *, by_role=Role.NURSE, reasons, text, raised_by,
     )  # fmt: skip
 
 
-def _consent(a: _Area, meeting, *, share=True, wants=True) -> None:
+def _consent(a: _Area, meeting, *, share=True, wants=True, by=None) -> None:
     relatives = [
         r for r in meeting.person.relatives.all() if r.wants_involved and r.relation != "granne"
     ][:1]
     services.consent_record(
-        actor=a.nurse, meeting=meeting, wants_meeting=wants, share_information=share,
+        actor=by or a.nurse, meeting=meeting, wants_meeting=wants, share_information=share,
         relatives=relatives if wants else [], how="orally",
         given_at=timezone.now() - dt.timedelta(days=1),
     )  # fmt: skip
@@ -193,9 +193,15 @@ def _meeting_content(a: _Area, meeting) -> None:
 
 
 def _move_back(meeting, days: int) -> None:
-    """The meeting took place `days` ago: move its time (set while it was in the future)."""
+    """The meeting took place `days` ago: move its time (set while it was in the future),
+    and its initiative and consent to the weeks before it, in that order, as they were."""
     start = _at(-days, 10)
-    Meeting.objects.filter(pk=meeting.pk).update(starts_at=start)
+    proposed, consented = start - dt.timedelta(days=21), start - dt.timedelta(days=14)
+    Meeting.objects.filter(pk=meeting.pk).update(
+        starts_at=start, initiated_at=proposed, consent_at=consented
+    )
+    Consent.objects.filter(meeting=meeting).update(given_at=consented)
+    StateChange.objects.filter(meeting=meeting, from_state="").update(at=proposed)
     TimeOption.objects.filter(meeting=meeting).update(starts_at=start)
     meeting.refresh_from_db()
 
@@ -208,11 +214,15 @@ def _hold(a: _Area, meeting, days_ago: int) -> None:
         actual_end=start + dt.timedelta(minutes=70),
     )  # fmt: skip
     travel = {Role.PHYSICIAN: 30, Role.NEEDS_ASSESSOR: 30, Role.HOME_HELP_COORDINATOR: 15}
-    for p in meeting.participants.filter(kind="staff", removed_at=None):
-        services.minutes_record(
-            actor=a.nurse, participant=p, preparation_minutes=p.preparation_minutes,
-            travel_minutes=travel.get(p.role, 20), meeting_minutes=65,
-        )  # fmt: skip
+    services.minutes_record_all(
+        actor=a.nurse,
+        meeting=meeting,
+        minutes={
+            # No travel for whoever took part by video or phone.
+            p.pk: (p.preparation_minutes, 0 if p.attended_remotely else travel.get(p.role, 20), 65)
+            for p in meeting.participants.filter(kind="staff", removed_at=None)
+        },
+    )
 
 
 def load_meetings(area: DemoArea) -> None:
@@ -226,11 +236,13 @@ def load_meetings(area: DemoArea) -> None:
                   reasons=[Reason.ANXIOUS_ALARMS, Reason.HOME_HELP_CONTACTS],
                   text="Larmar flera gånger per dygn, oroliga samtal till hemtjänsten.",
                   raised_by=RaisedBy.HOME_HELP, detail="kontaktpersonen")  # fmt: skip
-        # consent given, waiting for the nurse
-        m = _initiate(a, persons[2], reasons=[Reason.NOT_EATING, Reason.MEMORY_PROBLEMS],
+        # proposed by home help, consent given: waits for a home health care nurse to convene
+        # (in every nurse's worklist, and a message to the home health care's mailbox)
+        m = _initiate(a, persons[2], by_role=Role.HOME_HELP_COORDINATOR,
+                      reasons=[Reason.NOT_EATING, Reason.MEMORY_PROBLEMS],
                       text="Dottern ringer ofta och är orolig.", raised_by=RaisedBy.RELATIVE,
                       detail="dottern")  # fmt: skip
-        _consent(a, m)
+        _consent(a, m, by=a.team(persons[2]).get(Role.HOME_HELP_COORDINATOR, (a.nurse,))[0])
         # convening with three possible times and some answers
         m = _initiate(a, persons[3], reasons=[Reason.REPEATED_FALLS, Reason.BALANCE],
                       text="Tre fall senaste månaden.", raised_by=RaisedBy.NURSE,

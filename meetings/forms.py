@@ -6,10 +6,12 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from participants.models import Membership, Organisation, Relative, Role, User
 from participants.selectors import CARE_ROLES
 from vom.errors import DomainError
+from vom.forms import LimitsMixin
 from vom.timeutil import aware_local, future_local
 
 from .choices import (
@@ -95,7 +97,7 @@ def _yes_no_field(label, **kwargs):
 # --- 1. Initiative ---
 
 
-class InitiativeForm(forms.Form):
+class InitiativeForm(LimitsMixin, forms.Form):
     organisation = forms.ModelChoiceField(
         label=_("On behalf of"), queryset=Organisation.objects.none(), empty_label=None
     )
@@ -135,8 +137,21 @@ class InitiativeForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
-    def __init__(self, *args, organisations, **kwargs):
+    asked = forms.ChoiceField(
+        label=_("Have you asked the person?"),
+        choices=[
+            ("now", _("Yes, I have asked the person: record the answer now")),
+            ("later", _("Not yet: the person is asked later")),
+        ],
+        initial="later",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, organisations, consent_now=True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not consent_now:
+            del self.fields["asked"]  # a page that records no consent with the proposal
         self.fields["organisation"].queryset = Organisation.objects.filter(
             pk__in=[o.pk for o in organisations]
         )
@@ -165,7 +180,7 @@ class RelativesField(forms.ModelMultipleChoiceField):
         return label
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(LimitsMixin, forms.Form):
     wants_meeting = _yes_no_field(_("(a) Does the person want a meeting?"))
     relatives = RelativesField(
         label=_("(b) Which relatives should be invited?"),
@@ -213,7 +228,10 @@ class ConsentForm(forms.Form):
         return cleaned
 
 
-class WithdrawConsentForm(forms.Form):
+class WithdrawConsentForm(LimitsMixin, forms.Form):
+    """Withdrawing ends sharing at once (and stops a meeting not yet held): the user confirms
+    a sentence that says what will happen to this meeting."""
+
     note = forms.CharField(
         label=_("Note"),
         required=False,
@@ -221,35 +239,56 @@ class WithdrawConsentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("For example who told you and how."),
     )
+    confirm = forms.BooleanField(
+        label=_("The person has withdrawn consent, and I understand what happens now."),
+        error_messages={"required": _("Tick the box to confirm that consent is withdrawn.")},
+    )
+
+    def __init__(self, *args, effects: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consequences = withdrawal_sentence(effects)
+
+
+def withdrawal_sentence(effects: dict) -> str:
+    """What withdrawing consent does to this meeting, in words."""
+    parts = []
+    if effects["stops"]:
+        parts.append(str(_("The meeting stops and will not take place; everyone invited is told.")))
+    elif effects["closes"]:
+        parts.append(str(_("The meeting is closed.")))
+    else:
+        parts.append(str(_("The meeting stays as it is.")))
+    if effects["pending"]:
+        parts.append(
+            str(
+                ngettext(
+                    "%(n)s message not yet sent is cancelled.",
+                    "%(n)s messages not yet sent are cancelled.",
+                    effects["pending"],
+                )
+            )
+            % {"n": effects["pending"]}
+        )
+    if effects["organisations"]:
+        parts.append(
+            str(
+                _(
+                    "%(organisations)s no longer see the shared notes or the others' decisions; "
+                    "each organisation keeps its own decisions and their follow-up."
+                )
+            )
+            % {"organisations": ", ".join(effects["organisations"])}
+        )
+    if effects["relatives"]:
+        parts.append(
+            str(_("%(relatives)s can no longer read anything about the meeting."))
+            % {"relatives": ", ".join(effects["relatives"])}
+        )
+    parts.append(str(_("The history is kept.")))
+    return " ".join(parts)
 
 
 # --- 3. Convening ---
-
-
-class TimeOptionsForm(forms.Form):
-    option_1 = LocalDateTimeField(label=_("Time agreed with the person"), future=True)
-    option_2 = LocalDateTimeField(label=_("Another possible time"), future=True, required=False)
-    option_3 = LocalDateTimeField(label=_("A third possible time"), future=True, required=False)
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=300,
-        help_text=_("For example “agreed by phone with the daughter”."),
-    )
-
-    def options(self) -> list[dt.datetime]:
-        return [
-            self.cleaned_data[name]
-            for name in ("option_1", "option_2", "option_3")
-            if self.cleaned_data.get(name)
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        values = [cleaned.get(n) for n in ("option_1", "option_2", "option_3") if cleaned.get(n)]
-        if len(values) != len(set(values)):
-            self.add_error("option_2", _("The same time is given twice."))
-        return cleaned
 
 
 def invitable_memberships(meeting):
@@ -270,7 +309,7 @@ class MembershipChoiceField(forms.ModelChoiceField):
         return f"{name} – {obj.get_role_display()}, {obj.organisation.name}"
 
 
-class InviteForm(forms.Form):
+class InviteForm(LimitsMixin, forms.Form):
     """The proposed care team members (pre-checked) and anyone else from the care team."""
 
     other = MembershipChoiceField(
@@ -280,7 +319,7 @@ class InviteForm(forms.Form):
         label=_("Attends"), choices=Participant.Mode.choices, initial=Participant.Mode.IN_PERSON
     )
 
-    def __init__(self, *args, meeting, proposed, **kwargs):
+    def __init__(self, *args, meeting, proposed, pre_tick=True, exclude_user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.proposed = proposed
         for entry in proposed:
@@ -288,7 +327,7 @@ class InviteForm(forms.Form):
                 label=f"{entry.member.get_full_name() or entry.member} – "
                 f"{entry.get_role_display()}, {entry.organisation.name}",
                 required=False,
-                initial=True,
+                initial=pre_tick,
             )
             self.fields[f"mode_{entry.pk}"] = forms.ChoiceField(
                 label=_("Attends"),
@@ -296,9 +335,12 @@ class InviteForm(forms.Form):
                 initial=Participant.Mode.IN_PERSON,
             )
         invited = meeting.participants.filter(removed_at__isnull=True, user__isnull=False)
-        self.fields["other"].queryset = invitable_memberships(meeting).exclude(
+        others = invitable_memberships(meeting).exclude(
             user_id__in=invited.values_list("user_id", flat=True)
         )
+        if exclude_user is not None:
+            others = others.exclude(user=exclude_user)
+        self.fields["other"].queryset = others
 
     def proposed_rows(self):
         return [
@@ -319,7 +361,52 @@ class InviteForm(forms.Form):
         return rows
 
 
-class ModeForm(forms.Form):
+class ConveneForm(InviteForm):
+    """Convening in one form: whom to invite (proposed from the care team, editable) and the
+    time agreed with the person, or two or three for the invitees to mark."""
+
+    option_1 = LocalDateTimeField(label=_("Time agreed with the person"), future=True)
+    option_2 = LocalDateTimeField(
+        label=_("Another possible time"),
+        future=True,
+        required=False,
+        help_text=_(
+            "Only if you want the invitees to mark which time suits them; you fix it later."
+        ),
+    )
+    option_3 = LocalDateTimeField(label=_("A third possible time"), future=True, required=False)
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=15, max_value=240, initial=60
+    )
+    location = forms.CharField(
+        label=_("Place"),
+        required=False,
+        max_length=300,
+        help_text=_("Leave empty for the person's home."),
+    )
+    note = forms.CharField(
+        label=_("How the time was agreed"),
+        required=False,
+        max_length=300,
+        help_text=_("For example “agreed by phone with the daughter”."),
+    )
+
+    def options(self) -> list[dt.datetime]:
+        return [
+            self.cleaned_data[name]
+            for name in ("option_1", "option_2", "option_3")
+            if self.cleaned_data.get(name)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        values = [cleaned.get(n) for n in ("option_1", "option_2", "option_3") if cleaned.get(n)]
+        if len(values) != len(set(values)):
+            self.add_error("option_2", _("The same time is given twice."))
+        return cleaned
+
+
+class ModeForm(LimitsMixin, forms.Form):
     mode = forms.ChoiceField(label=_("Attends"), choices=Participant.Mode.choices)
 
 
@@ -333,7 +420,7 @@ class TimeOptionChoiceField(forms.ModelChoiceField):
         return label
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(LimitsMixin, forms.Form):
     option = TimeOptionChoiceField(
         label=_("Time"), queryset=None, empty_label=None, widget=forms.RadioSelect
     )
@@ -354,7 +441,7 @@ class ScheduleForm(forms.Form):
             self.fields["option"].initial = options[0].pk
 
 
-class RescheduleForm(forms.Form):
+class RescheduleForm(LimitsMixin, forms.Form):
     starts_at = LocalDateTimeField(label=_("New time"), future=True)
     duration_minutes = forms.IntegerField(
         label=_("Duration (minutes)"), min_value=15, max_value=240
@@ -367,7 +454,7 @@ class RescheduleForm(forms.Form):
     )
 
 
-class CancelForm(forms.Form):
+class CancelForm(LimitsMixin, forms.Form):
     reason = forms.CharField(
         label=_("Why is the meeting cancelled?"),
         max_length=2000,
@@ -375,7 +462,7 @@ class CancelForm(forms.Form):
     )
 
 
-class RespondForm(forms.Form):
+class RespondForm(LimitsMixin, forms.Form):
     response = forms.ChoiceField(
         label=_("Your answer"),
         choices=[
@@ -409,7 +496,7 @@ class RespondForm(forms.Form):
 # --- 4. Preparation ---
 
 
-class PreparationForm(forms.Form):
+class PreparationForm(LimitsMixin, forms.Form):
     done = forms.MultipleChoiceField(
         label=_("Done"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -423,7 +510,7 @@ class PreparationForm(forms.Form):
         self.fields["done"].initial = [s.task for s in steps if s.done_at]
 
 
-class ContributionForm(forms.Form):
+class ContributionForm(LimitsMixin, forms.Form):
     author = forms.ChoiceField(
         label=_("Whose words"),
         choices=[("person", _("The person")), ("relative", _("A relative"))],
@@ -468,14 +555,14 @@ class ContributionForm(forms.Form):
 # --- 5. The meeting ---
 
 
-class AgendaNoteForm(forms.Form):
+class AgendaNoteForm(LimitsMixin, forms.Form):
     text = forms.CharField(
         required=False, max_length=20000, widget=forms.Textarea(attrs={"rows": 4})
     )
     base_revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
 
 
-class AttendanceForm(forms.Form):
+class AttendanceForm(LimitsMixin, forms.Form):
     actual_start = LocalDateTimeField(label=_("Actual start"), required=False)
     actual_end = LocalDateTimeField(label=_("Actual end"), required=False)
 
@@ -512,7 +599,7 @@ class AttendanceForm(forms.Form):
         return cleaned
 
 
-class PrivateTopicForm(forms.Form):
+class PrivateTopicForm(LimitsMixin, forms.Form):
     organisation = forms.ModelChoiceField(
         label=_("Taken by"), queryset=Organisation.objects.none(), empty_label=None
     )
@@ -542,7 +629,7 @@ class StaffChoiceField(forms.ModelChoiceField):
         return obj.get_full_name() or obj.username
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(LimitsMixin, forms.Form):
     organisation = forms.ModelChoiceField(
         label=_("Organisation"), queryset=Organisation.objects.none(), empty_label=None
     )
@@ -585,7 +672,7 @@ class DecisionForm(forms.Form):
         return value
 
 
-class AgreementForm(forms.Form):
+class AgreementForm(LimitsMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=AgreementKind.choices)
     situation = forms.CharField(
         label=_("If this happens"),
@@ -604,7 +691,7 @@ class AgreementForm(forms.Form):
     )
 
 
-class MarkHeldForm(forms.Form):
+class MarkHeldForm(LimitsMixin, forms.Form):
     actual_start = LocalDateTimeField(label=_("Actual start"))
     actual_end = LocalDateTimeField(label=_("Actual end"))
 
@@ -618,13 +705,48 @@ class MarkHeldForm(forms.Form):
         return cleaned
 
 
-class MinutesForm(forms.Form):
-    preparation_minutes = forms.IntegerField(
-        label=_("Preparation (minutes)"), required=False, min_value=0, max_value=1440
-    )
-    travel_minutes = forms.IntegerField(
-        label=_("Travel (minutes)"), required=False, min_value=0, max_value=1440
-    )
-    meeting_minutes = forms.IntegerField(
-        label=_("Meeting (minutes)"), required=False, min_value=0, max_value=1440
-    )
+class MinutesForm(LimitsMixin, forms.Form):
+    """Preparation, travel and meeting minutes for each editable participant (fields
+    `p<pk>-preparation` etc.); no travel field for someone who took part remotely."""
+
+    def __init__(self, *args, participants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.participants = participants
+        for p in participants:
+            self.fields[f"p{p.pk}-preparation"] = self._minutes(
+                _("Preparation (minutes)"), p.preparation_minutes
+            )
+            if not p.attended_remotely:
+                travel = p.travel_minutes if p.travel_minutes is not None else 30
+                self.fields[f"p{p.pk}-travel"] = self._minutes(_("Travel (minutes)"), travel)
+            self.fields[f"p{p.pk}-meeting"] = self._minutes(
+                _("Meeting (minutes)"), p.meeting_minutes
+            )
+
+    @staticmethod
+    def _minutes(label, initial):
+        return forms.IntegerField(
+            label=label, required=False, min_value=0, max_value=1440, initial=initial
+        )
+
+    def rows(self, staff):
+        """(participant, [bound fields] or None when not editable here) for each staff member."""
+        editable = {p.pk for p in self.participants}
+        rows = []
+        for p in staff:
+            if p.pk not in editable:
+                rows.append((p, None))
+                continue
+            names = [f"p{p.pk}-preparation", f"p{p.pk}-travel", f"p{p.pk}-meeting"]
+            rows.append((p, [self[name] for name in names if name in self.fields]))
+        return rows
+
+    def minutes(self) -> dict[int, tuple[int | None, int | None, int | None]]:
+        """{participant pk: (preparation, travel, meeting)} as `minutes_record_all` takes it."""
+        data = self.cleaned_data
+        return {
+            p.pk: tuple(
+                data.get(f"p{p.pk}-{name}") for name in ("preparation", "travel", "meeting")
+            )
+            for p in self.participants
+        }

@@ -266,6 +266,18 @@ def _intro(message: OutboxMessage, context: dict) -> list[str]:
         ]
     if kind == Kind.SUMMARY_READY:
         return [_("The summary of the care meeting is ready to read.")]
+    if kind == Kind.CONVENER_NEEDED:
+        return [
+            _(
+                "%(organisation)s has proposed a care meeting in the home for a person your "
+                "organisation serves, and the person has agreed to it."
+            )
+            % {"organisation": context["meeting"].initiator_organisation.name},
+            _(
+                "No one convenes it yet. Open it in VOM and choose “I will convene” if you take "
+                "it on; it then leaves your colleagues' worklists."
+            ),
+        ]
     return [OutboxMessage.Kind(kind).label]
 
 
@@ -285,6 +297,7 @@ def _subject(message: OutboxMessage, context: dict) -> str:
         Kind.DECISION_OVERDUE: _("A decision from a care meeting is overdue"),
         Kind.RELATIVE_SIGNIN: _("Your sign-in link to VOM"),
         Kind.SUMMARY_READY: _("The summary of the care meeting is ready"),
+        Kind.CONVENER_NEEDED: _("A care meeting in the home waits for a convener"),
     }
     subject = subjects.get(message.kind, _("Message from VOM")) % {"date": date}
     return " ".join(subject.split())

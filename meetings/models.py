@@ -65,6 +65,20 @@ class Meeting(models.Model):
     # withdrawn. Maintained only by the consent services; the access rule reads it.
     shared = models.BooleanField(default=False)
     consent_at = models.DateTimeField(null=True, blank=True)
+    # When a consent to share was withdrawn (or changed to no) after sharing had begun: from
+    # then on each organisation sees only its own parts of the meeting (permissions.py).
+    sharing_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The home health care organisation asked to provide a convener when someone else took
+    # the initiative (seed step 3): its nurses see the meeting in their worklists until one
+    # of them takes it on.
+    convening_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
 
     convener = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -117,6 +131,13 @@ class Meeting(models.Model):
             # The managers' report counts held and ended meetings by these dates.
             models.Index(fields=["held_at"], name="meeting_held_idx"),
             models.Index(fields=["ended_at"], name="meeting_ended_idx"),
+            # The worklists of a home health care organisation's nurses: meetings waiting
+            # for one of them to convene.
+            models.Index(
+                fields=["convening_organisation"],
+                name="meeting_awaiting_convener_idx",
+                condition=Q(state="consent", convener__isnull=True),
+            ),
         ]
 
     def __str__(self):
@@ -125,6 +146,17 @@ class Meeting(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    @property
+    def when(self):
+        """The meeting's one date: when it actually started once held, else the planned
+        start (None before a time is fixed)."""
+        return self.actual_start or self.starts_at
+
+    @property
+    def sharing_withdrawn(self) -> bool:
+        """Sharing had begun and was then withdrawn: each organisation keeps its own parts."""
+        return not self.shared and self.sharing_ended_at is not None
 
     @property
     def place(self) -> str:
@@ -318,6 +350,12 @@ class Participant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.removed_at is None
+
+    @property
+    def attended_remotely(self) -> bool:
+        """Took part by video or phone (as recorded at the meeting, else as planned): such a
+        participant has no travel time."""
+        return (self.attended_mode or self.mode) in (self.Mode.VIDEO, self.Mode.PHONE)
 
     @property
     def is_organisation_staff(self) -> bool:
@@ -546,6 +584,7 @@ class OutboxMessage(models.Model):
         FOLLOWUP_2M = "followup_2m", _("Follow-up after 2 months")
         DECISION_OVERDUE = "decision_overdue", _("Decision overdue")
         RELATIVE_SIGNIN = "relative_signin", _("Sign-in link")
+        CONVENER_NEEDED = "convener_needed", _("A meeting waits for a convener")
         SUMMARY_READY = "summary_ready", _("Summary ready")
 
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)

@@ -8,6 +8,7 @@ never produces two messages.
 import datetime as dt
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from vom.timeutil import same_local_time_days_before
@@ -16,6 +17,11 @@ from .models import Meeting, OutboxMessage, Participant
 
 Kind = OutboxMessage.Kind
 NO_REPLY_AFTER = dt.timedelta(days=2)
+
+
+def address_of(participant: Participant) -> str:
+    """The email address a participant's messages go to ("" when there is none)."""
+    return _address_and_language(participant)[0]
 
 
 def _address_and_language(participant: Participant) -> tuple[str, str]:
@@ -78,10 +84,11 @@ def invitation_key(participant: Participant) -> str:
     return f"invitation:{participant.pk}:{meeting.ical_sequence}{_stage(meeting)}"
 
 
-def invitation(participant: Participant) -> None:
+def invitation(participant: Participant) -> OutboxMessage | None:
+    """The invitation (and its reminders); the invitation's row, or None without an address."""
     meeting = participant.meeting
     seq = meeting.ical_sequence
-    enqueue(
+    message = enqueue(
         kind=Kind.INVITATION,
         key=invitation_key(participant),
         meeting=meeting,
@@ -98,6 +105,7 @@ def invitation(participant: Participant) -> None:
             payload={"sequence": seq},
         )
     day_before(participant)
+    return message
 
 
 def day_before(participant: Participant) -> None:
@@ -195,6 +203,41 @@ def followup_notices(meeting: Meeting) -> None:
                 language=user.preferred_language,
                 due_at=held + delta,
             )
+
+
+def convener_needed(meeting: Meeting, organisation) -> int:
+    """Seed step 3: the home health care organisation is asked for a convener, once per
+    meeting: one message to its function mailbox, or, without one, to each of its nurses.
+    Returns how many were written."""
+    from participants.models import Membership, Role
+
+    if organisation.email:
+        recipients = [(None, organisation.email, "sv")]
+    else:
+        recipients = [
+            (m.user, m.user.email, m.user.preferred_language)
+            for m in Membership.objects.active()
+            .filter(organisation=organisation, role=Role.NURSE)
+            .select_related("user")
+            .order_by("user_id")
+        ]
+    written = 0
+    for user, address, language in recipients:
+        key = f"convener_needed:{meeting.pk}:{organisation.pk}:{user.pk if user else 'org'}"
+        message = enqueue(
+            kind=Kind.CONVENER_NEEDED,
+            key=key,
+            meeting=meeting,
+            user=user,
+            to_address=address,
+            language=language,
+            payload={
+                "organisation": organisation.pk,
+                "path": reverse("meeting_detail", args=[meeting.pk]),
+            },
+        )
+        written += message is not None
+    return written
 
 
 def cancel_pending_kind(participant: Participant, kind: str) -> int:

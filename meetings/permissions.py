@@ -21,6 +21,7 @@ from .models import Meeting, Participant
 from .selectors import active_participants, log_denied, sees_meeting
 
 S = Meeting.State
+_UNREAD = object()
 
 
 @dataclass
@@ -35,6 +36,8 @@ class MeetingContext:
     # relative, in the order the meeting page lists them (read once for the whole page).
     participants: list[Participant] = field(default_factory=list)
     visible: bool = True
+    # The consent in force (read on first use unless the page sets it from what it read).
+    _consent: object = field(default=_UNREAD, repr=False)
 
     @classmethod
     def build(cls, user, meeting: Meeting, *, full: bool = False) -> "MeetingContext":
@@ -61,7 +64,13 @@ class MeetingContext:
             participating_org_ids=frozenset(
                 p.organisation_id for p in participants if p.organisation_id
             ),
-            visible=sees_meeting(user, meeting, team_org_ids=team, invited=participant is not None),
+            visible=sees_meeting(
+                user,
+                meeting,
+                team_org_ids=team,
+                invited=participant is not None,
+                participating_org_ids={p.organisation_id for p in participants},
+            ),
         )
 
     @classmethod
@@ -102,6 +111,28 @@ class MeetingContext:
             obj=self.meeting,
             membership=membership_for_person(self.user, person, team_org_ids=self.team_org_ids),
         )
+
+    @property
+    def consent(self):
+        """The consent in force (newest not withdrawn), with its relatives; None if none."""
+        if self._consent is _UNREAD:
+            self._consent = (
+                self.meeting.consents.filter(withdrawn_at__isnull=True)
+                .select_related("recorded_by")
+                .prefetch_related("relatives")
+                .first()
+            )
+        return self._consent
+
+    @consent.setter
+    def consent(self, value) -> None:
+        self._consent = value
+
+    @property
+    def own_parts_only(self) -> bool:
+        """Consent to share was withdrawn: each organisation sees only its own parts (its
+        decisions, their follow-up, its figures), not the others' nor the shared notes."""
+        return self.meeting.sharing_withdrawn
 
     def roles_in(self, org_ids) -> set[str]:
         return {
@@ -160,13 +191,41 @@ def _convener_or_helping_physician(ctx: MeetingContext) -> bool:
 
 
 LIVE = (S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED)
+# Consent can be given, changed and withdrawn at any time; after the meeting only its
+# sharing changes (a closed meeting stays closed).
+CONSENT_STATES = (*LIVE, S.HELD, S.CLOSED)
+
+
+def _has_something_to_withdraw(ctx: MeetingContext) -> bool:
+    consent = ctx.consent
+    if consent is None:
+        return False
+    return (
+        consent.share_information
+        or bool(consent.relatives.all())
+        or (consent.wants_meeting and ctx.meeting.state in (*LIVE, S.HELD))
+    )
+
 
 PERMISSIONS: dict[str, Rule] = {
     "consent.record": Rule(
-        LIVE, lambda c: c.in_care_team, gettext_lazy("staff in the person's care team")
+        CONSENT_STATES,
+        lambda c: c.in_care_team and c.consent is None,
+        gettext_lazy("staff in the person's care team, when no consent is recorded"),
+    ),
+    "consent.change": Rule(
+        CONSENT_STATES,
+        lambda c: (
+            c.in_care_team
+            and c.consent is not None
+            and (c.is_convener or c.consent.recorded_by_id == c.user.pk)
+        ),
+        gettext_lazy("the convener or the one who recorded the consent"),
     ),
     "consent.withdraw": Rule(
-        (*LIVE, S.HELD), lambda c: c.in_care_team, gettext_lazy("staff in the person's care team")
+        (*CONSENT_STATES, S.DECLINED, S.CANCELLED),
+        lambda c: c.in_care_team and _has_something_to_withdraw(c),
+        gettext_lazy("staff in the person's care team, while a consent is in force"),
     ),
     "convening.start": Rule(
         (S.CONSENT,),

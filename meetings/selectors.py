@@ -1,10 +1,11 @@
 """Which meetings a user may see. Written once; every meeting view goes through it.
 
 A meeting is seen by staff in a care role whose organisation serves the person (the
-participants access rule) and, before the person has consented to sharing (or after it was
-withdrawn), only by the initiator's organisation and the person's home health care nurses,
-who convene. With consent to share, it is seen by every organisation in the person's care
-team and by invited staff.
+participants access rule) and, before the person has consented to sharing, only by the
+initiator's organisation and the person's home health care nurses, who convene. With
+consent to share, it is seen by every organisation in the person's care team and by invited
+staff. After consent is withdrawn, an organisation that took part in a held meeting still
+sees it, but only its own parts (`MeetingContext.own_parts_only`).
 """
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -14,6 +15,8 @@ from participants.models import CareTeamEntry, Organisation, Role
 from participants.selectors import active_memberships, care_organisation_ids
 
 from .models import Meeting, Participant
+
+HELD_STATES = (Meeting.State.HELD, Meeting.State.CLOSED)
 
 
 def convening_organisation_ids(user) -> frozenset[int]:
@@ -37,25 +40,35 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
     invited = Exists(
         Participant.objects.filter(meeting=OuterRef("pk"), user=user, removed_at__isnull=True)
     )
+    # A held meeting an organisation took part in stays its own to follow up, shared or not.
+    took_part = Q(state__in=HELD_STATES) & Exists(
+        Participant.objects.filter(
+            meeting=OuterRef("pk"), organisation_id__in=care_orgs, removed_at__isnull=True
+        )
+    )
     return Meeting.objects.filter(
-        (serves & (Q(initiator_organisation_id__in=care_orgs) | Q(shared=True)))
+        (serves & (Q(initiator_organisation_id__in=care_orgs) | Q(shared=True) | took_part))
         | convenes
         | (Q(shared=True) & invited)
     )
 
 
-def sees_meeting(user, meeting: Meeting, *, team_org_ids, invited: bool) -> bool:
+def sees_meeting(
+    user, meeting: Meeting, *, team_org_ids, invited: bool, participating_org_ids=frozenset()
+) -> bool:
     """The rule of `meetings_visible_to` for one meeting whose person's current care team
-    (`team_org_ids`) and whether the user is invited are already known (the meeting page
-    reads both anyway): the same decision without compiling and running the subqueries.
-    tests/test_meeting_permissions.py checks that the two agree for every persona and state."""
+    (`team_org_ids`), whether the user is invited and which organisations take part are
+    already known (the meeting page reads them anyway): the same decision without compiling
+    and running the subqueries. tests/test_meeting_permissions.py checks that the two agree
+    for every persona and state."""
     care_orgs = care_organisation_ids(user)
     if not care_orgs:
         return False
     serves = bool(care_orgs & team_org_ids)
     convenes = bool(convening_organisation_ids(user) & team_org_ids)
+    took_part = meeting.state in HELD_STATES and bool(care_orgs & set(participating_org_ids))
     return (
-        (serves and (meeting.initiator_organisation_id in care_orgs or meeting.shared))
+        (serves and (meeting.initiator_organisation_id in care_orgs or meeting.shared or took_part))
         or convenes
         or (meeting.shared and invited)
     )
@@ -74,9 +87,27 @@ def meetings_of_person_visible_to(user, person, team_org_ids=None) -> QuerySet[M
     if convening_organisation_ids(user) & team_org_ids:
         return meetings
     if care_orgs & team_org_ids:
-        return meetings.filter(Q(initiator_organisation_id__in=care_orgs) | Q(shared=True))
+        took_part = Participant.objects.filter(
+            organisation_id__in=care_orgs, removed_at__isnull=True
+        ).values("meeting")
+        return meetings.filter(
+            Q(initiator_organisation_id__in=care_orgs)
+            | Q(shared=True)
+            | Q(state__in=HELD_STATES, pk__in=took_part)
+        )
     invited = Participant.objects.filter(user=user, removed_at__isnull=True).values("meeting")
     return meetings.filter(shared=True, pk__in=invited)
+
+
+def own_parts_q(user) -> Q:
+    """For rows of a meeting that belong to one organisation (decisions, agreements): all of
+    them while the meeting is shared or was never shared, only the user's own
+    organisations' once consent to share was withdrawn."""
+    return (
+        Q(meeting__shared=True)
+        | Q(meeting__sharing_ended_at__isnull=True)
+        | Q(organisation_id__in=care_organisation_ids(user))
+    )
 
 
 def get_meeting_for_user(user, pk, *, for_update: bool = False, request=None) -> Meeting:

@@ -5,9 +5,11 @@
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from participants import audit
@@ -100,10 +102,16 @@ def _transition(meeting: Meeting, to_state: str, *, actor, note: str = "") -> No
         meeting.ended_at = timezone.now()
 
 
-def _changed(meeting: Meeting, *, actor, before: dict, request=None, action="update") -> None:
-    meeting.content_version += 1
+def _changed(
+    meeting: Meeting, *, actor, before: dict, request=None, action="update", summary=True
+) -> None:
+    """Save a changed meeting with its history. `summary`: whether what the shared summary
+    shows changed (a new version for its readers); closing the meeting, say, does not."""
+    if summary:
+        meeting.content_version += 1
     meeting.save()
-    summary_changed(meeting)
+    if summary:
+        summary_changed(meeting)
     audit.record_change(
         user=actor,
         obj=meeting,
@@ -136,9 +144,12 @@ def meeting_initiate(
     urgency: str,
     kind: str,
     previous_meeting: Meeting | None = None,
+    consent: "ConsentAnswer | None" = None,
     request=None,
 ) -> Meeting:
-    """Any staff member in the person's care team proposes a meeting."""
+    """Any staff member in the person's care team proposes a meeting. With `consent`, the
+    one who proposes it has asked the person herself and records the answer in the same
+    step; a home health care nurse who does so convenes the meeting herself."""
     membership = next(
         (
             m
@@ -195,10 +206,42 @@ def meeting_initiate(
             after=audit.snapshot(meeting, MEETING_FIELDS) | {"reasons": reasons},
             person=person,
         )
+        if consent is not None:
+            meeting = _lock(meeting)
+            _record_consent(actor, meeting, consent, request=request)
+            if (
+                meeting.state == S.CONSENT
+                and membership.role == Role.NURSE
+                and (organisation.kind == Organisation.Kind.HOME_HEALTH_CARE)
+            ):
+                _claim(actor, meeting, request=request)
         return meeting
 
 
 # --- 2. Consent ---
+
+
+@dataclass(frozen=True)
+class ConsentAnswer:
+    """What the person answered to (a), (b) and (c), as the one who asked records it."""
+
+    wants_meeting: bool
+    share_information: bool
+    relatives: tuple[Relative, ...]
+    how: str
+    given_at: dt.datetime
+    representative_name: str = ""
+
+
+def _check_consent_answer(meeting: Meeting, answer: ConsentAnswer) -> None:
+    if answer.given_at > timezone.now() + dt.timedelta(minutes=5):
+        raise DomainError(_("Consent cannot be given in the future."), field="given_at")
+    if answer.how == Consent.How.REPRESENTATIVE and not answer.representative_name.strip():
+        raise DomainError(
+            _("Name the representative who gave consent."), field="representative_name"
+        )
+    if any(r.person_id != meeting.person_id for r in answer.relatives):
+        raise DomainError(_("Choose among the person's own relatives."), field="relatives")
 
 
 def consent_record(
@@ -213,53 +256,64 @@ def consent_record(
     given_at: dt.datetime,
     request=None,
 ) -> Consent:
-    """Record the person's answer to (a), (b) and (c). Saying no to sharing after having
-    said yes is a withdrawal of that part."""
-    if given_at > timezone.now() + dt.timedelta(minutes=5):
-        raise DomainError(_("Consent cannot be given in the future."), field="given_at")
-    if how == Consent.How.REPRESENTATIVE and not representative_name.strip():
-        raise DomainError(
-            _("Name the representative who gave consent."), field="representative_name"
-        )
-    relatives = list(relatives)
-    if any(r.person_id != meeting.person_id for r in relatives):
-        raise DomainError(_("Choose among the person's own relatives."), field="relatives")
+    """Record the person's answer to (a), (b) and (c), or a change of it. Any care-team
+    member who asked the person records it; changing a consent someone else recorded is
+    for the convener and the one who recorded it (`consent.change`). Saying no to sharing,
+    or leaving a relative out, after having said yes withdraws that part at once."""
+    answer = ConsentAnswer(
+        wants_meeting=wants_meeting,
+        share_information=share_information,
+        relatives=tuple(relatives),
+        how=how,
+        given_at=given_at,
+        representative_name=representative_name,
+    )
     with transaction.atomic():
         meeting = _lock(meeting)
-        require(_context(actor, meeting), "consent.record")
-        before = audit.snapshot(meeting, MEETING_FIELDS)
-        previous = current_consent(meeting)
-        consent = Consent.objects.create(
-            meeting=meeting,
-            wants_meeting=wants_meeting,
-            share_information=share_information,
-            how=how,
-            representative_name=representative_name,
-            given_at=given_at,
-            recorded_by=actor,
-        )
-        consent.relatives.set(relatives)
-        audit.record_change(
-            user=actor, obj=consent, action="create",
-            before=_consent_snapshot(previous) if previous else {},
-            after=_consent_snapshot(consent), person=meeting.person,
-        )  # fmt: skip
-        if not wants_meeting:
-            _stop(meeting, actor=actor, note=_("The person does not want a meeting."))
-        else:
-            if meeting.state == S.INITIATED:
-                _transition(meeting, S.CONSENT, actor=actor)
-            if meeting.shared and not share_information:
-                _end_sharing(meeting)
-            meeting.shared = share_information
-            meeting.consent_at = meeting.consent_at or timezone.now()
-            if meeting.state in (S.CONVENING, S.SCHEDULED):
-                _sync_relatives(meeting, relatives, actor=actor)
-        _changed(meeting, actor=actor, before=before, request=request)
-        audit.log_access(
-            request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=consent
-        )
-        return consent
+        return _record_consent(actor, meeting, answer, request=request)
+
+
+def _record_consent(actor, meeting: Meeting, answer: ConsentAnswer, *, request) -> Consent:
+    """`consent_record` on a locked meeting."""
+    _check_consent_answer(meeting, answer)
+    ctx = _context(actor, meeting)
+    previous = current_consent(meeting)
+    require(ctx, "consent.change" if previous is not None else "consent.record")
+    before = audit.snapshot(meeting, MEETING_FIELDS)
+    consent = Consent.objects.create(
+        meeting=meeting,
+        wants_meeting=answer.wants_meeting,
+        share_information=answer.share_information,
+        how=answer.how,
+        representative_name=answer.representative_name,
+        given_at=answer.given_at,
+        recorded_by=actor,
+    )
+    consent.relatives.set(answer.relatives)
+    audit.record_change(
+        user=actor, obj=consent, action="create",
+        before=_consent_snapshot(previous) if previous else {},
+        after=_consent_snapshot(consent), person=meeting.person,
+    )  # fmt: skip
+    if not answer.wants_meeting:
+        _stop(meeting, actor=actor, note=_("The person does not want a meeting."))
+    else:
+        if meeting.state == S.INITIATED:
+            _transition(meeting, S.CONSENT, actor=actor)
+        if meeting.shared and not answer.share_information:
+            _end_sharing(meeting, actor=actor)
+        elif answer.share_information:
+            meeting.shared = True
+        meeting.consent_at = meeting.consent_at or timezone.now()
+        if meeting.state in (S.CONVENING, S.SCHEDULED):
+            _sync_relatives(meeting, list(answer.relatives), actor=actor)
+        if meeting.state == S.CONSENT and meeting.convener_id is None:
+            _ask_for_convener(meeting, actor=actor)
+    _changed(meeting, actor=actor, before=before, request=request)
+    audit.log_access(
+        request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=consent
+    )
+    return consent
 
 
 def current_consent(meeting: Meeting) -> Consent | None:
@@ -272,24 +326,62 @@ def _consent_snapshot(consent: Consent) -> dict:
     }
 
 
-def _end_sharing(meeting: Meeting) -> None:
-    """Other organisations and relatives lose access now; nothing more goes out."""
-    notifications.cancel_pending(meeting)
+def _end_sharing(meeting: Meeting, *, actor) -> None:
+    """Other organisations and relatives lose access now and nothing more goes out: every
+    message not yet sent (invitations, reminders, follow-up notices) is cancelled, and staff
+    of organisations other than the convener's and the initiator's are told they are no
+    longer invited. From now on each organisation sees only its own parts (the history is
+    kept)."""
+    if meeting.shared:
+        meeting.sharing_ended_at = timezone.now()
     meeting.shared = False
+    notifications.cancel_pending(meeting)
+    if meeting.state not in (S.CONVENING, S.SCHEDULED):
+        return
+    own_side = {meeting.initiator_organisation_id}
+    if meeting.convener_id:
+        own_side |= {p.organisation_id for p in meeting.participants.filter(is_convener=True)}
+    for participant in meeting.participants.filter(removed_at__isnull=True).select_related(
+        "user", "relative"
+    ):
+        other_org = participant.kind == Participant.Kind.STAFF and (
+            participant.organisation_id not in own_side
+        )
+        if not (other_org or participant.kind == Participant.Kind.RELATIVE):
+            continue
+        participant.removed_at = timezone.now()
+        participant.save(update_fields=["removed_at"])
+        participant.meeting = meeting
+        _record_participant(actor, participant, before={"removed": False}, after={"removed": True})
+        if meeting.state == S.SCHEDULED:
+            notifications.uninvited(participant)
 
 
 def _stop(meeting: Meeting, *, actor, note: str) -> None:
-    _end_sharing(meeting)
+    """The person no longer wants the meeting or withdraws consent: a meeting not yet held
+    stops (everyone invited is told it will not take place), a held one is closed, an
+    ended one stays as it is; in every state sharing ends."""
+    invitees = _invitees(meeting) if meeting.state in (S.CONVENING, S.SCHEDULED) else []
     if meeting.state in Meeting.OPEN_STATES:
         _transition(meeting, S.DECLINED, actor=actor, note=note)
     elif meeting.state == S.HELD:
         _transition(meeting, S.CLOSED, actor=actor, note=note)
         meeting.closed_at = timezone.now()
+    elif note:
+        StateChange.objects.create(
+            meeting=meeting, from_state=meeting.state, to_state=meeting.state, by=actor, note=note
+        )
+    _end_sharing(meeting, actor=actor)
+    if invitees:
+        meeting.ical_sequence += 1
+        notifications.cancelled(meeting, invitees)
 
 
 def consent_withdraw(*, actor: User, meeting: Meeting, note: str = "", request=None) -> Meeting:
-    """The person withdraws consent: the meeting stops, pending messages are cancelled and
-    the other organisations and relatives lose access. The history is kept."""
+    """The person withdraws consent, in any state: sharing and the relatives' access stop at
+    once, what is pending is cancelled, a meeting not yet held stops and a held one is
+    closed. A closed meeting stays closed; each organisation keeps its own parts. The
+    history is kept."""
     with transaction.atomic():
         meeting = _lock(meeting)
         require(_context(actor, meeting), "consent.withdraw")
@@ -304,49 +396,216 @@ def consent_withdraw(*, actor: User, meeting: Meeting, note: str = "", request=N
                 after={"withdrawn": True, "withdrawal_note": note}, person=meeting.person,
             )  # fmt: skip
         _stop(meeting, actor=actor, note=note or _("Consent withdrawn."))
-        _changed(meeting, actor=actor, before=before, request=request)
+        _changed(meeting, actor=actor, before=before, request=request, summary=False)
         audit.log_access(
             request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=meeting
         )
         return meeting
 
 
+def withdrawal_effects(meeting: Meeting) -> dict:
+    """What withdrawing consent would do now, for the sentence the user confirms."""
+    pending = meeting.outbox.filter(status=notifications.OutboxMessage.Status.PENDING).count()
+    others = sorted(
+        {
+            p.organisation.name
+            for p in meeting.participants.filter(
+                removed_at__isnull=True, organisation__isnull=False
+            ).select_related("organisation")
+            if p.organisation_id != meeting.initiator_organisation_id
+        }
+    )
+    consent = current_consent(meeting)
+    return {
+        "stops": meeting.state in Meeting.OPEN_STATES,
+        "closes": meeting.state == S.HELD,
+        "pending": pending,
+        "organisations": others,
+        "relatives": [r.name for r in consent.relatives.all()] if consent else [],
+    }
+
+
+def _ask_for_convener(meeting: Meeting, *, actor) -> None:
+    """Seed step 3: the person has consented and no one convenes yet. The home health care
+    organisation serving the person is asked for a convener: its nurses see the meeting in
+    their worklists, and one message goes to its function mailbox (or, without one, to each
+    of its nurses), unless the one who recorded the consent is one of them and convenes."""
+    if meeting.convening_organisation_id is not None:
+        return
+    team = (
+        meeting.person.care_team.current()
+        .filter(organisation__kind=Organisation.Kind.HOME_HEALTH_CARE, organisation__is_active=True)
+        .select_related("organisation")
+        .order_by("member_id", "pk")  # an organisation with a named member first
+    )
+    entry = next(iter(team), None)
+    if entry is None:
+        return
+    organisation = entry.organisation
+    meeting.convening_organisation = organisation
+    meeting.save(update_fields=["convening_organisation"])
+    if any(
+        m.organisation_id == organisation.pk and m.role in (Role.NURSE, Role.PHYSICIAN)
+        for m in active_memberships(actor)
+    ):
+        return  # the one who asked the person convenes herself
+    notifications.convener_needed(meeting, organisation)
+
+
 # --- 3. Convening ---
 
 
 def convening_start(*, actor: User, meeting: Meeting, request=None) -> Meeting:
-    """A home health care nurse (or physician) takes on convening the meeting."""
+    """A home health care nurse (or physician) takes on convening the meeting ("I will
+    convene"); it leaves the other nurses' worklists."""
     with transaction.atomic():
         meeting = _lock(meeting)
-        require(_context(actor, meeting), "convening.start")
-        before = audit.snapshot(meeting, MEETING_FIELDS)
-        _transition(meeting, S.CONVENING, actor=actor)
-        meeting.convener = actor
-        membership = next(
-            m
-            for m in active_memberships(actor)
-            if m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
-            and m.role in (Role.NURSE, Role.PHYSICIAN)
-        )
-        convener = Participant.objects.create(
-            meeting=meeting,
-            user=actor,
-            organisation=membership.organisation,
-            role=membership.role,
-            is_convener=True,
-            invited_by=actor,
-            response=Participant.Response.ACCEPTED,
-            responded_at=timezone.now(),
-        )
-        _record_participant(actor, convener, before={}, after=_participant_snapshot(convener))
-        consent = current_consent(meeting)
-        _sync_relatives(meeting, list(consent.relatives.all()) if consent else [], actor=actor)
-        Participant.objects.get_or_create(
-            meeting=meeting, kind=Participant.Kind.PERSON, removed_at=None,
-            defaults={"invited_by": actor, "response": Participant.Response.ACCEPTED},
-        )  # fmt: skip
-        _changed(meeting, actor=actor, before=before, request=request)
+        _claim(actor, meeting, request=request)
         return meeting
+
+
+def _claim(actor, meeting: Meeting, *, request) -> None:
+    """`convening_start` on a locked meeting."""
+    if meeting.state == S.CONVENING and meeting.convener_id is not None:
+        if meeting.convener_id == actor.pk:
+            return  # a second click
+        raise DomainError(
+            _("%(name)s already convenes this meeting.")
+            % {"name": meeting.convener.get_full_name() or meeting.convener.username}
+        )
+    ctx = _context(actor, meeting)
+    require(ctx, "convening.start")
+    before = audit.snapshot(meeting, MEETING_FIELDS)
+    _transition(meeting, S.CONVENING, actor=actor)
+    meeting.convener = actor
+    clinician = [
+        m
+        for m in active_memberships(actor)
+        if m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+        and m.role in (Role.NURSE, Role.PHYSICIAN)
+    ]
+    # The capacity in which she convenes: the organisation asked for a convener, else one
+    # serving the person.
+    membership = next(
+        (m for m in clinician if m.organisation_id == meeting.convening_organisation_id),
+        next((m for m in clinician if m.organisation_id in ctx.team_org_ids), clinician[0]),
+    )
+    convener = Participant.objects.create(
+        meeting=meeting,
+        user=actor,
+        organisation=membership.organisation,
+        role=membership.role,
+        is_convener=True,
+        invited_by=actor,
+        response=Participant.Response.ACCEPTED,
+        responded_at=timezone.now(),
+    )
+    _record_participant(actor, convener, before={}, after=_participant_snapshot(convener))
+    consent = current_consent(meeting)
+    _sync_relatives(meeting, list(consent.relatives.all()) if consent else [], actor=actor)
+    Participant.objects.get_or_create(
+        meeting=meeting, kind=Participant.Kind.PERSON, removed_at=None,
+        defaults={"invited_by": actor, "response": Participant.Response.ACCEPTED},
+    )  # fmt: skip
+    _changed(meeting, actor=actor, before=before, request=request)
+
+
+@dataclass(frozen=True)
+class Invitee:
+    user: User
+    organisation: Organisation
+    role: str
+    mode: str = Participant.Mode.IN_PERSON
+
+
+@dataclass
+class ConveneResult:
+    """What one submit of the convening form did, for a message that says exactly that."""
+
+    invited: list[Participant]
+    messaged: list[Participant]  # an invitation was written to their address now
+    unreachable: list[Participant]  # invited, but no email address to send it to
+    scheduled: bool
+
+
+def _outbox_mark() -> int:
+    """The newest outbox row now; with `_invited_since`, who was written an invitation by
+    this step (the meeting is locked, so no one else writes its rows meanwhile)."""
+    return (
+        notifications.OutboxMessage.objects.order_by("-pk").values_list("pk", flat=True).first()
+        or 0
+    )
+
+
+def _invited_since(meeting: Meeting, mark: int) -> set[int]:
+    return set(
+        notifications.OutboxMessage.objects.filter(
+            meeting=meeting, kind=notifications.Kind.INVITATION, pk__gt=mark
+        ).values_list("participant_id", flat=True)
+    )
+
+
+def meeting_convene(
+    *,
+    actor: User,
+    meeting: Meeting,
+    invitees: Iterable[Invitee],
+    times: list[dt.datetime],
+    note: str = "",
+    duration_minutes: int | None = None,
+    location: str | None = None,
+    request=None,
+) -> ConveneResult:
+    """The convening form in one submit, all or nothing: take on convening if no one does
+    yet, invite those ticked, record the time(s) agreed with the person and send the
+    invitations. One time fixes the meeting (everyone gets a calendar invitation); two or
+    three are sent as proposals for the invitees to mark."""
+    invitees = list(invitees)
+    times = sorted(set(times))
+    if not 1 <= len(times) <= MAX_TIME_OPTIONS:
+        raise DomainError(_("Give one, two or three times."), field="option_1")
+    with transaction.atomic():
+        locked = _lock(meeting)
+        if locked.state == S.CONSENT or locked.convener_id is None:
+            _claim(actor, locked, request=request)
+        require(_context(actor, locked), "invitations.change")
+        if locked.state != S.CONVENING:
+            raise DomainError(
+                _("This cannot be done while the meeting is “%(state)s”.")
+                % {"state": locked.get_state_display()}
+            )
+        mark = _outbox_mark()
+        invited = [
+            participant_invite(
+                actor=actor, meeting=locked, user=i.user, organisation=i.organisation,
+                role=i.role, mode=i.mode, request=request,
+            )
+            for i in invitees
+        ]  # fmt: skip
+        current = sorted(o.starts_at for o in locked.time_options.all())
+        if current != times or note != locked.time_agreement_note:
+            time_options_set(actor=actor, meeting=locked, options=times, note=note, request=request)
+        locked.refresh_from_db()
+        scheduled = len(times) == 1
+        if scheduled:
+            meeting_schedule(
+                actor=actor,
+                meeting=locked,
+                starts_at=times[0],
+                duration_minutes=duration_minutes or locked.duration_minutes,
+                location=locked.location if location is None else location,
+                request=request,
+            )
+        else:
+            invitations_send(actor=actor, meeting=locked, request=request)
+        messaged_ids = _invited_since(locked, mark)
+        everyone = _invitees(Meeting.objects.get(pk=locked.pk))
+        return ConveneResult(
+            invited=invited,
+            messaged=[p for p in everyone if p.pk in messaged_ids],
+            unreachable=[p for p in everyone if not notifications.address_of(p)],
+            scheduled=scheduled,
+        )
 
 
 def _sync_relatives(meeting: Meeting, relatives: list[Relative], *, actor) -> None:
@@ -397,8 +656,9 @@ def _record_participant(actor, participant: Participant, *, before: dict, after:
     )
 
 
-def proposed_invitees(meeting: Meeting) -> list[CareTeamEntry]:
-    """The care team's physician (full meetings), assessor, coordinator and contact person."""
+def proposed_invitees(meeting: Meeting, *, exclude_user=None) -> list[CareTeamEntry]:
+    """The care team's physician (full meetings), assessor, coordinator and contact person
+    not yet invited (and not `exclude_user`, the convener)."""
     roles = STANDARD_ROLES_FULL if meeting.kind == MeetingKind.FULL else STANDARD_ROLES_SMALL
     already = set(
         meeting.participants.filter(removed_at__isnull=True, user__isnull=False).values_list(
@@ -411,7 +671,15 @@ def proposed_invitees(meeting: Meeting) -> list[CareTeamEntry]:
         .select_related("member", "organisation")
         .order_by("role", "pk")
     )
-    return [e for e in entries if e.member_id not in already]
+    if exclude_user is not None:
+        already.add(exclude_user.pk)
+    seen = set()
+    proposed = []
+    for entry in entries:
+        if entry.member_id not in already and entry.member_id not in seen:
+            seen.add(entry.member_id)
+            proposed.append(entry)
+    return proposed
 
 
 def missing_standard_roles(meeting: Meeting) -> list[str]:
@@ -492,6 +760,30 @@ def participant_invite(
             obj=participant,
         )
         return participant
+
+
+def invitees_add(
+    *, actor: User, meeting: Meeting, invitees: Iterable[Invitee], request=None
+) -> ConveneResult:
+    """Invite more people once the time is fixed: each gets the invitation at once."""
+    invitees = list(invitees)
+    with transaction.atomic():
+        locked = _lock(meeting)
+        mark = _outbox_mark()
+        invited = [
+            participant_invite(
+                actor=actor, meeting=locked, user=i.user, organisation=i.organisation,
+                role=i.role, mode=i.mode, request=request,
+            )
+            for i in invitees
+        ]  # fmt: skip
+        messaged_ids = _invited_since(locked, mark)
+        return ConveneResult(
+            invited=invited,
+            messaged=[p for p in invited if p.pk in messaged_ids],
+            unreachable=[p for p in invited if not notifications.address_of(p)],
+            scheduled=locked.state == S.SCHEDULED,
+        )
 
 
 def _add_preparation_steps(participant: Participant) -> None:
@@ -579,17 +871,31 @@ def time_options_set(
         return created
 
 
-def time_vote(*, actor: User, meeting: Meeting, suits: dict[int, bool]) -> None:
+def time_vote(
+    *,
+    actor: User | None,
+    meeting: Meeting,
+    suits: dict[int, bool],
+    participant: Participant | None = None,
+) -> None:
+    """The invitee marks which of the proposed times suit them: signed in (`actor`), or
+    through the signed link in the invitation (`participant`, no actor)."""
     with transaction.atomic():
         meeting = _lock(meeting)
-        ctx = _context(actor, meeting)
-        require(ctx, "participation.respond")
+        if actor is not None:
+            ctx = _context(actor, meeting)
+            require(ctx, "participation.respond")
+            participant = ctx.participant
+        elif participant is None or participant.meeting_id != meeting.pk:
+            raise DomainError(_("You are no longer invited to this meeting."))
+        elif meeting.state != S.CONVENING:
+            raise DomainError(_("The time is already fixed."))
         options = {o.pk: o for o in meeting.time_options.all()}
         for option_id, value in suits.items():
             if option_id not in options:
                 raise DomainError(_("That time is no longer proposed."))
             TimeVote.objects.update_or_create(
-                option=options[option_id], participant=ctx.participant, defaults={"suits": value}
+                option=options[option_id], participant=participant, defaults={"suits": value}
             )
 
 
@@ -601,17 +907,13 @@ def invitations_send(*, actor: User, meeting: Meeting, request=None) -> int:
         if not meeting.time_agreed_with_person:
             raise DomainError(_("First agree a time with the person and relatives."))
         sent = 0
-        for participant in (
-            meeting.participants.filter(removed_at__isnull=True)
-            .exclude(kind=Participant.Kind.PERSON)
-            .exclude(is_convener=True)
-            .select_related("user", "relative")
-        ):
+        for participant in _invitees(meeting):
             before = notifications.OutboxMessage.objects.filter(
                 idempotency_key=notifications.invitation_key(participant)
             ).exists()
-            notifications.invitation(participant)
-            sent += 0 if before else 1
+            # Counted only when a message was written: someone without an address is not
+            # "sent" anything (the meeting page lists them).
+            sent += 0 if before else int(notifications.invitation(participant) is not None)
         return sent
 
 
@@ -945,6 +1247,7 @@ def attendance_record(
     with transaction.atomic():
         meeting = _lock(meeting)
         require(_context(actor, meeting), "notes.edit")
+        _check_held_time(meeting, actual_start)
         before = audit.snapshot(meeting, MEETING_FIELDS)
         participants = {p.pk: p for p in meeting.participants.filter(removed_at__isnull=True)}
         for pk, (attended, mode) in attendance.items():
@@ -1004,6 +1307,8 @@ def decision_save(
     with transaction.atomic():
         meeting = _lock(meeting)
         require(_context(actor, meeting), "decision.edit", organisation_id=organisation.pk)
+        if due_date is not None and (decision is None or due_date != decision.due_date):
+            _check_due_date(meeting, due_date)
         if decision is None:
             # A double submit (second click, two tabs) records one decision, not two.
             duplicate = meeting.decisions.filter(
@@ -1043,6 +1348,28 @@ def decision_save(
             person=meeting.person,
         )
         return decision
+
+
+def _check_held_time(meeting: Meeting, actual_start: dt.datetime | None) -> None:
+    """A meeting run in the product cannot have started before it was proposed."""
+    if actual_start is not None and actual_start < meeting.initiated_at:
+        raise DomainError(
+            _("The meeting cannot have been held before it was proposed (%(when)s).")
+            % {"when": formats.date_format(timezone.localtime(meeting.initiated_at), "j F Y H:i")},
+            field="actual_start",
+        )
+
+
+def _check_due_date(meeting: Meeting, due_date: dt.date) -> None:
+    """A decision is due on or after the meeting day (never in the past of the meeting)."""
+    day = meeting.when
+    first = timezone.localdate(day) if day else timezone.localdate()
+    if due_date < first:
+        raise DomainError(
+            _("The due date must be on or after the meeting day (%(day)s).")
+            % {"day": formats.date_format(first, "j F Y")},
+            field="due_date",
+        )
 
 
 def agreement_add(
@@ -1119,6 +1446,7 @@ def meeting_mark_held(
     with transaction.atomic():
         meeting = _lock(meeting)
         require(_context(actor, meeting), "meeting.mark_held")
+        _check_held_time(meeting, actual_start)
         before = audit.snapshot(meeting, MEETING_FIELDS)
         _transition(meeting, S.HELD, actor=actor)
         meeting.actual_start = actual_start
@@ -1135,6 +1463,15 @@ def meeting_mark_held(
         return meeting
 
 
+MINUTE_FIELDS = ["preparation_minutes", "travel_minutes", "meeting_minutes"]
+
+
+class Minutes(NamedTuple):
+    preparation: int | None
+    travel: int | None
+    meeting: int | None
+
+
 def minutes_record(
     *,
     actor: User,
@@ -1143,33 +1480,61 @@ def minutes_record(
     travel_minutes: int | None,
     meeting_minutes: int | None,
 ) -> Participant:
-    for name, value in (
-        ("preparation_minutes", preparation_minutes),
-        ("travel_minutes", travel_minutes),
-        ("meeting_minutes", meeting_minutes),
-    ):
-        if value is not None and not 0 <= value <= 24 * 60:
-            raise DomainError(_("Give the minutes as a number between 0 and 1440."), field=name)
+    """One participant's minutes (see `minutes_record_all`)."""
+    minutes = Minutes(preparation_minutes, travel_minutes, meeting_minutes)
+    return minutes_record_all(
+        actor=actor, meeting=participant.meeting, minutes={participant.pk: minutes}
+    )[0]
+
+
+def minutes_record_all(
+    *, actor: User, meeting: Meeting, minutes: dict[int, tuple[int | None, int | None, int | None]]
+) -> list[Participant]:
+    """The (preparation, travel, meeting) minutes of several participants in one go (the
+    convener for everyone, anyone else for themselves). Someone who took part by video or
+    phone has no travel. All or nothing."""
+    minutes = {pk: Minutes(*values) for pk, values in minutes.items()}
+    for values in minutes.values():
+        for name, value in zip(MINUTE_FIELDS, values, strict=True):
+            if value is not None and not 0 <= value <= 24 * 60:
+                raise DomainError(_("Give the minutes as a number between 0 and 1440."), field=name)
     with transaction.atomic():
-        meeting = _lock(participant.meeting)
+        meeting = _lock(meeting)
         ctx = _context(actor, meeting)
         require(ctx, "minutes.record")
-        if not (ctx.is_convener or participant.user_id == actor.pk):
-            raise DomainError(_("Only the convener can record minutes for others."))
-        participant = Participant.objects.select_for_update().get(
-            pk=participant.pk, meeting=meeting
-        )
-        minute_fields = ["preparation_minutes", "travel_minutes", "meeting_minutes"]
-        before = audit.snapshot(participant, minute_fields)
-        participant.preparation_minutes = preparation_minutes
-        participant.travel_minutes = travel_minutes
-        participant.meeting_minutes = meeting_minutes
-        participant.save(update_fields=minute_fields)
-        participant.meeting = meeting
-        after = audit.snapshot(participant, minute_fields)
-        if after != before:
-            _record_participant(actor, participant, before=before, after=after)
-        return participant
+        participants = {
+            p.pk: p
+            for p in Participant.objects.select_for_update(of=("self",))
+            .filter(meeting=meeting, pk__in=list(minutes), removed_at__isnull=True)
+            .select_related("user")
+        }
+        saved = []
+        for pk, values in minutes.items():
+            participant = participants.get(pk)
+            if participant is None:
+                raise DomainError(_("That participant is no longer invited."))
+            if not (ctx.is_convener or participant.user_id == actor.pk):
+                raise DomainError(_("Only the convener can record minutes for others."))
+            travel = values.travel
+            if participant.attended_remotely:
+                if travel:
+                    raise DomainError(
+                        _("%(name)s took part by video or phone: no travel time.")
+                        % {"name": participant},
+                        field="travel_minutes",
+                    )
+                travel = 0
+            before = audit.snapshot(participant, MINUTE_FIELDS)
+            participant.preparation_minutes = values.preparation
+            participant.travel_minutes = travel
+            participant.meeting_minutes = values.meeting
+            participant.save(update_fields=MINUTE_FIELDS)
+            participant.meeting = meeting
+            after = audit.snapshot(participant, MINUTE_FIELDS)
+            if after != before:
+                _record_participant(actor, participant, before=before, after=after)
+            saved.append(participant)
+        return saved
 
 
 def meeting_close(*, actor: User, meeting: Meeting, request=None) -> Meeting:
@@ -1179,5 +1544,6 @@ def meeting_close(*, actor: User, meeting: Meeting, request=None) -> Meeting:
         before = audit.snapshot(meeting, MEETING_FIELDS)
         _transition(meeting, S.CLOSED, actor=actor)
         meeting.closed_at = timezone.now()
-        _changed(meeting, actor=actor, before=before, request=request)
+        # Closing changes nothing the summary shows: no new version for its readers.
+        _changed(meeting, actor=actor, before=before, request=request, summary=False)
         return meeting

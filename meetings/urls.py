@@ -9,9 +9,7 @@ urlpatterns = [
     path("<int:pk>/consent/", views.consent_record, name="meeting_consent"),
     path("<int:pk>/consent/withdraw/", views.consent_withdraw, name="meeting_consent_withdraw"),
     path("<int:pk>/convening/", views.convening_start, name="meeting_convening_start"),
-    path("<int:pk>/time/", views.time_options, name="meeting_time"),
     path("<int:pk>/invitations/", views.invitations, name="meeting_invitations"),
-    path("<int:pk>/invitations/send/", views.invitations_send, name="meeting_invitations_send"),
     path(
         "<int:pk>/participants/<int:participant_pk>/mode/",
         views.participant_mode,

@@ -35,6 +35,7 @@ from .forms import (
     CancelForm,
     ConsentForm,
     ContributionForm,
+    ConveneForm,
     DecisionForm,
     InitiativeForm,
     InviteForm,
@@ -46,7 +47,6 @@ from .forms import (
     RescheduleForm,
     RespondForm,
     ScheduleForm,
-    TimeOptionsForm,
     WithdrawConsentForm,
 )
 from .models import Decision, Meeting, Participant, TimeVote
@@ -99,7 +99,9 @@ def _acting_orgs(ctx: MeetingContext) -> list[Organisation]:
     return [o for o in _care_orgs(ctx.user) if ctx.may_act_for(o.pk)]
 
 
-def _form_page(request, meeting, form, *, title, submit, intro="", cancel=None, status=200):
+def _form_page(
+    request, meeting, form, *, title, submit, intro="", cancel=None, status=200, danger=False
+):
     return render(
         request,
         "meetings/form.html",
@@ -110,6 +112,7 @@ def _form_page(request, meeting, form, *, title, submit, intro="", cancel=None, 
             "intro": intro,
             "submit_label": submit,
             "cancel_url": cancel or _detail(meeting),
+            "danger": danger,
         },
         status=status,
     )
@@ -127,9 +130,10 @@ class Step:
 NEXT_STEPS = [
     # action, label, url name, POST?
     ("consent.record", gettext_lazy("Record consent"), "meeting_consent", False),
-    ("convening.start", gettext_lazy("Start convening"), "meeting_convening_start", True),
-    ("time.agree", gettext_lazy("Agree a time with the person"), "meeting_time", False),
-    ("invitations.change", gettext_lazy("Invitations"), "meeting_invitations", False),
+    ("consent.change", gettext_lazy("Change the consent"), "meeting_consent", False),
+    ("convening.start", gettext_lazy("I will convene"), "meeting_convening_start", True),
+    ("invitations.change", gettext_lazy("Invite and give the time"), "meeting_invitations",
+     False),
     ("meeting.schedule", gettext_lazy("Fix the time"), "meeting_schedule", False),
     ("participation.respond", gettext_lazy("Answer the invitation"), "meeting_respond", False),
     ("preparation.record", gettext_lazy("Preparation"), "meeting_preparation", False),
@@ -148,7 +152,7 @@ DANGER = {"meeting.cancel", "consent.withdraw"}
 PRIMARY = {
     S.INITIATED: "consent.record",
     S.CONSENT: "convening.start",
-    S.CONVENING: "time.agree",
+    S.CONVENING: "invitations.change",
     S.SCHEDULED: "notes.edit",
     S.HELD: "minutes.record",
 }
@@ -157,18 +161,18 @@ PRIMARY = {
 def next_steps(ctx: MeetingContext, actions: set[str]) -> list[Step]:
     meeting = ctx.meeting
     primary = PRIMARY.get(meeting.state)
-    if meeting.state == S.CONVENING and meeting.time_agreed_with_person:
-        primary = "invitations.change"
+    if meeting.state == S.CONVENING and len(meeting.time_options.all()) > 1:
+        primary = "meeting.schedule"  # proposed times sent: fix one when they have answered
     steps = []
     for action, label, name, post in NEXT_STEPS:
         if action not in actions:
             continue
         if action == "meeting.schedule" and not meeting.time_agreed_with_person:
             continue
-        if action == "time.agree" and meeting.time_agreed_with_person:
-            label = gettext_lazy("Change the agreed times")
-        if action == "consent.record" and meeting.state != S.INITIATED:
-            label = gettext_lazy("Change the consent")
+        if action == "invitations.change" and meeting.state == S.SCHEDULED:
+            label = gettext_lazy("Invitations")
+        elif action == "invitations.change" and meeting.time_agreed_with_person:
+            label = gettext_lazy("Invitations and times")
         if action == "participation.respond" and ctx.participant and ctx.participant.is_convener:
             continue  # the convener takes part by convening
         url = reverse(name, kwargs={"pk": meeting.pk})
@@ -212,35 +216,79 @@ def meeting_list(request):
 
 @staff_required
 def meeting_new(request, person_pk):
+    """Propose a meeting; the one who has asked the person records the answer in the same
+    form, and a home health care nurse then goes straight on to convening."""
     person = get_person_for_user(request.user, person_pk, request=request)
     team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
     organisations = [o for o in _care_orgs(request.user) if o.pk in team_orgs]
     if not organisations:
         raise Http404
-    form = InitiativeForm(request.POST or None, organisations=organisations)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    data = request.POST or None
+    form = InitiativeForm(data, organisations=organisations)
+    asked_now = data is not None and data.get("asked") == "now"
+    consent_form = ConsentForm(data if asked_now else None, person=person, prefix="consent")
+    if request.method == "POST" and form.is_valid() and (not asked_now or consent_form.is_valid()):
+        cleaned = form.cleaned_data
+        consent = _consent_answer(consent_form.cleaned_data) if asked_now else None
         try:
             meeting = services.meeting_initiate(
                 actor=request.user,
                 person=person,
-                organisation=data["organisation"],
-                reasons=data["reasons"],
-                reason_text=data["reason_text"],
-                raised_by=data["raised_by"],
-                raised_by_detail=data["raised_by_detail"],
-                urgency=data["urgency"],
-                kind=data["kind"],
+                organisation=cleaned["organisation"],
+                reasons=cleaned["reasons"],
+                reason_text=cleaned["reason_text"],
+                raised_by=cleaned["raised_by"],
+                raised_by_detail=cleaned["raised_by_detail"],
+                urgency=cleaned["urgency"],
+                kind=cleaned["kind"],
+                consent=consent,
                 request=request,
             )
         except DomainError as exc:
-            apply_domain_error(form, exc)
+            apply_domain_error(consent_form if exc.field in consent_form.fields else form, exc)
         else:
-            messages.success(
-                request, _("The meeting was proposed. Next: ask the person for consent.")
+            return _after_proposal(request, meeting, consent)
+    return render(
+        request,
+        "meetings/initiative_form.html",
+        {"form": form, "consent_form": consent_form, "person": person},
+    )
+
+
+def _consent_answer(data) -> services.ConsentAnswer:
+    return services.ConsentAnswer(
+        wants_meeting=data["wants_meeting"],
+        share_information=data["share_information"],
+        relatives=tuple(data["relatives"]),
+        how=data["how"],
+        representative_name=data["representative_name"],
+        given_at=data["given_at"],
+    )
+
+
+def _after_proposal(request, meeting, consent):
+    meeting.refresh_from_db()
+    if consent is None:
+        messages.success(request, _("The meeting was proposed. Next: ask the person for consent."))
+    elif not consent.wants_meeting:
+        messages.info(request, _("The person does not want a meeting. It has been stopped."))
+    elif meeting.convener_id == request.user.pk:
+        messages.success(
+            request, _("Proposed, with the person's consent. Now invite and give the time.")
+        )
+        return redirect("meeting_invitations", pk=meeting.pk)
+    elif meeting.convening_organisation_id is not None:
+        messages.success(
+            request,
+            _(
+                "Proposed, with the person's consent. It waits in the worklists of the nurses "
+                "at %(organisation)s until one of them takes it on."
             )
-            return redirect(_detail(meeting))
-    return render(request, "meetings/initiative_form.html", {"form": form, "person": person})
+            % {"organisation": meeting.convening_organisation.name},
+        )
+    else:
+        messages.success(request, _("Proposed, with the person's consent."))
+    return redirect(_detail(meeting))
 
 
 # --- the meeting page ---
@@ -252,14 +300,14 @@ def meeting_detail(request, pk):
     # With person, organisation, initiator and convener, and the participants as listed.
     meeting, ctx = _load(request, pk, full=True)
     prefetch_related_objects([meeting], "reasons")
-    actions = allowed_actions(ctx)
-    participants = ctx.participants
     # The current consent is the newest not withdrawn (Consent.Meta.ordering), as
     # services.current_consent reads it; one query for it and the history.
     consent_history = list(
         meeting.consents.select_related("recorded_by", "withdrawn_by").prefetch_related("relatives")
     )
     consent = next((c for c in consent_history if c.withdrawn_at is None), None)
+    ctx.consent = consent
+    actions = allowed_actions(ctx)
     # The proposed times are shown only until a time is fixed.
     options = (
         []
@@ -284,6 +332,13 @@ def meeting_detail(request, pk):
         if meeting.state in (S.CONVENING, S.SCHEDULED)
         else []
     )
+    parts = _visible_parts(
+        ctx,
+        participants=ctx.participants,
+        decisions=decisions,
+        agreements=list(meeting.agreements.select_related("organisation")),
+        contributions=list(meeting.contributions.select_related("relative")),
+    )
     return render(
         request,
         "meetings/meeting_detail.html",
@@ -292,13 +347,15 @@ def meeting_detail(request, pk):
             "ctx": ctx,
             "actions": actions,
             "steps": next_steps(ctx, actions),
-            "participants": participants,
+            "participants": parts.participants,
             "consent": consent,
             "consent_history": consent_history,
             "options": options,
-            "contributions": list(meeting.contributions.select_related("relative")),
-            "by_org": _decisions_by_org(decisions, confirmations, participants),
-            "agreements": list(meeting.agreements.select_related("organisation")),
+            "contributions": parts.contributions,
+            "by_org": _decisions_by_org(parts.decisions, confirmations, parts.participants),
+            "agreements": parts.agreements,
+            "own_parts_only": ctx.own_parts_only,
+            "shows_reasons": not ctx.own_parts_only or ctx.is_initiator_org,
             "missing_roles": [Role(r).label for r in missing],
             "history": list(meeting.state_changes.select_related("by")),
             "show_address": ctx.participant is not None,
@@ -308,6 +365,29 @@ def meeting_detail(request, pk):
                 )
             ),
         },
+    )
+
+
+@dataclass
+class Parts:
+    participants: list
+    decisions: list
+    agreements: list
+    contributions: list
+
+
+def _visible_parts(ctx, *, participants, decisions, agreements, contributions) -> Parts:
+    """What of the meeting the user sees: everything while it is shared; once consent to
+    share was withdrawn, only their own organisations' staff, decisions and agreements (the
+    person's own words were given for sharing and are not shown)."""
+    if not ctx.own_parts_only:
+        return Parts(participants, decisions, agreements, contributions)
+    mine = ctx.care_org_ids
+    return Parts(
+        participants=[p for p in participants if p.organisation_id in mine],
+        decisions=[d for d in decisions if d.organisation_id in mine],
+        agreements=[a for a in agreements if a.organisation_id in mine],
+        contributions=[],
     )
 
 
@@ -332,9 +412,9 @@ def _decisions_by_org(decisions, confirmations, participants):
 @staff_required
 def consent_record(request, pk):
     meeting, ctx = _load(request, pk)
-    if refused := _refuse(request, ctx, "consent.record"):
+    consent = ctx.consent
+    if refused := _refuse(request, ctx, "consent.change" if consent else "consent.record"):
         return refused
-    consent = services.current_consent(meeting)
     initial = {}
     if consent is not None:
         initial = {
@@ -362,13 +442,21 @@ def consent_record(request, pk):
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
+            meeting.refresh_from_db()
             if not data["wants_meeting"]:
                 messages.info(
                     request, _("The person does not want a meeting. It has been stopped.")
                 )
-            elif data["share_information"]:
-                messages.success(request, _("Consent recorded. The meeting can now be convened."))
-            else:
+            elif meeting.sharing_withdrawn:
+                messages.warning(
+                    request,
+                    _(
+                        "Consent recorded without sharing: the other organisations and the "
+                        "relatives no longer see the meeting; each organisation keeps its own "
+                        "decisions."
+                    ),
+                )
+            elif not data["share_information"]:
                 messages.warning(
                     request,
                     _(
@@ -376,18 +464,32 @@ def consent_record(request, pk):
                         "contacted or see the meeting."
                     ),
                 )
-            return redirect(_detail(meeting))
+            elif meeting.state == S.CONSENT and can(
+                MeetingContext.build(request.user, meeting), "convening.start"
+            ):
+                messages.success(request, _("Consent recorded. You can now convene the meeting."))
+            else:
+                messages.success(request, _("Consent recorded."))
+            return redirect(_after_consent(request, meeting))
     return _form_page(
         request,
         meeting,
         form,
-        title=_("Consent"),
+        title=_("Change the consent") if consent else _("Consent"),
         intro=_(
             "Record what the person answered when you asked. The person can withdraw consent "
             "at any time."
         ),
-        submit=_("Record consent"),
+        submit=_("Save the consent") if consent else _("Record consent"),
     )
+
+
+def _after_consent(request, meeting) -> str:
+    try:
+        get_meeting_for_user(request.user, meeting.pk)
+    except Http404:
+        return reverse("home")  # the user lost access with the change
+    return _detail(meeting)
 
 
 @staff_required
@@ -395,7 +497,8 @@ def consent_withdraw(request, pk):
     meeting, ctx = _load(request, pk)
     if refused := _refuse(request, ctx, "consent.withdraw"):
         return refused
-    form = WithdrawConsentForm(request.POST or None)
+    effects = services.withdrawal_effects(meeting)
+    form = WithdrawConsentForm(request.POST or None, effects=effects)
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_withdraw(
@@ -404,29 +507,16 @@ def consent_withdraw(request, pk):
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            messages.warning(
-                request,
-                _(
-                    "Consent withdrawn. The meeting is stopped, pending messages are cancelled "
-                    "and the other organisations no longer see it."
-                ),
-            )
-            # The user may have lost access with the withdrawal.
-            try:
-                get_meeting_for_user(request.user, meeting.pk)
-            except Http404:
-                return redirect("home")
-            return redirect(_detail(meeting))
+            messages.warning(request, _("Consent withdrawn.") + " " + form.consequences)
+            return redirect(_after_consent(request, meeting))
     return _form_page(
         request,
         meeting,
         form,
         title=_("The person withdraws consent"),
-        intro=_(
-            "The meeting stops at once: invitations and reminders not yet sent are cancelled, "
-            "and the other organisations and relatives lose access. The history is kept."
-        ),
+        intro=form.consequences,
         submit=_("Withdraw consent"),
+        danger=True,
     )
 
 
@@ -436,6 +526,8 @@ def consent_withdraw(request, pk):
 @staff_required
 @require_POST
 def convening_start(request, pk):
+    """ "I will convene": the nurse takes the meeting on (it leaves her colleagues'
+    worklists) and goes on to the convening form."""
     meeting, ctx = _load(request, pk)
     if refused := _refuse(request, ctx, "convening.start"):
         return refused
@@ -444,93 +536,82 @@ def convening_start(request, pk):
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect(_detail(meeting))
-    messages.success(request, _("You convene the meeting. First agree a time with the person."))
-    return redirect("meeting_time", pk=meeting.pk)
+    messages.success(request, _("You convene the meeting. Invite and give the time."))
+    return redirect("meeting_invitations", pk=meeting.pk)
 
 
-@staff_required
-def time_options(request, pk):
-    meeting, ctx = _load(request, pk)
-    if refused := _refuse(request, ctx, "time.agree"):
-        return refused
-    existing = [
-        timezone.localtime(o.starts_at).replace(tzinfo=None) for o in meeting.time_options.all()
-    ]
-    initial = {f"option_{i}": value for i, value in enumerate(existing, start=1)}
-    initial["note"] = meeting.time_agreement_note
-    form = TimeOptionsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.time_options_set(
-                actor=request.user,
-                meeting=meeting,
-                options=form.options(),
-                note=form.cleaned_data["note"],
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The time was recorded. Now invite the professionals."))
-            return redirect("meeting_invitations", pk=meeting.pk)
-    return _form_page(
-        request,
-        meeting,
-        form,
-        title=_("Time agreed with the person"),
-        intro=_(
-            "First agree a time with the person and relatives. You may give up to three "
-            "possible times and let the invitees mark which suit them."
-        ),
-        submit=_("Save the time"),
-    )
+def _may_convene(ctx) -> bool:
+    return can(ctx, "invitations.change") or can(ctx, "convening.start")
 
 
 @staff_required
 def invitations(request, pk):
-    meeting, ctx = _load(request, pk)
-    if refused := _refuse(request, ctx, "invitations.change"):
-        return refused
-    proposed = services.proposed_invitees(meeting)
-    form = InviteForm(request.POST or None, meeting=meeting, proposed=proposed)
+    """Convening in one form (who is invited and when), and later changes to who is
+    invited. Before the time is fixed one submit invites and sends; once it is fixed,
+    whoever is invited gets the invitation at once."""
+    meeting, ctx = _load(request, pk, full=True)
+    if not _may_convene(ctx):
+        return _refuse(request, ctx, "invitations.change")
+    proposed = services.proposed_invitees(meeting, exclude_user=request.user)
+    convening = meeting.state in (S.CONSENT, S.CONVENING)
+    form_class = ConveneForm if convening else InviteForm
+    kwargs = {
+        "meeting": meeting,
+        "proposed": proposed,
+        # What is ticked is what gets invited: pre-ticked only the first time, before
+        # anyone is invited; later the ones left out stay unticked (and listed as missing).
+        "pre_tick": meeting.state == S.CONSENT or not _invited_staff(ctx),
+        "exclude_user": request.user,
+    }
+    if convening:
+        existing = sorted(o.starts_at for o in meeting.time_options.all())
+        kwargs["initial"] = {
+            **{f"option_{i}": value for i, value in enumerate(existing, start=1)},
+            "note": meeting.time_agreement_note,
+            "duration_minutes": meeting.duration_minutes,
+            "location": meeting.location,
+        }
+    form = form_class(request.POST or None, **kwargs)
     if request.method == "POST" and form.is_valid():
-        invited = 0
-        for user, organisation, role, mode in form.chosen():
-            try:
-                services.participant_invite(
+        chosen = [
+            services.Invitee(user=user, organisation=organisation, role=role, mode=mode)
+            for user, organisation, role, mode in form.chosen()
+        ]
+        try:
+            if convening:
+                result = services.meeting_convene(
                     actor=request.user,
                     meeting=meeting,
-                    user=user,
-                    organisation=organisation,
-                    role=role,
-                    mode=mode,
+                    invitees=chosen,
+                    times=form.options(),
+                    note=form.cleaned_data["note"],
+                    duration_minutes=form.cleaned_data["duration_minutes"],
+                    location=form.cleaned_data["location"],
                     request=request,
                 )
-            except DomainError as exc:
-                form.add_error(None, f"{user.get_full_name() or user}: {exc.message}")
             else:
-                invited += 1
-        if not form.errors:
-            if invited:
-                messages.success(request, _("%(n)s invited.") % {"n": invited})
+                result = services.invitees_add(
+                    actor=request.user, meeting=meeting, invitees=chosen, request=request
+                )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            _say_what_was_sent(request, result)
+            if convening:
+                return redirect(_detail(meeting))
             return redirect("meeting_invitations", pk=meeting.pk)
-    participants = active_participants(meeting)
     options = list(
         meeting.time_options.annotate(suits_count=Count("votes", filter=Q(votes__suits=True)))
     )
-    schedule_form = (
-        ScheduleForm(
-            options=meeting.time_options.all(),
-            initial={"duration_minutes": meeting.duration_minutes},
+    schedule_form = None
+    if len(options) > 1 and can(ctx, "meeting.schedule"):
+        schedule_form = ScheduleForm(
+            options=meeting.time_options.annotate(
+                suits_count=Count("votes", filter=Q(votes__suits=True))
+            ),
+            initial={"duration_minutes": meeting.duration_minutes, "location": meeting.location},
         )
-        if options and can(ctx, "meeting.schedule")
-        else None
-    )
-    if schedule_form is not None and len(options) > 1:
-        # With several proposed times, show how many invitees each suits.
-        schedule_form.fields["option"].queryset = meeting.time_options.annotate(
-            suits_count=Count("votes", filter=Q(votes__suits=True))
-        )
+    consent = ctx.consent
     return render(
         request,
         "meetings/invitations.html",
@@ -538,14 +619,48 @@ def invitations(request, pk):
             "meeting": meeting,
             "ctx": ctx,
             "form": form,
-            "participants": participants,
+            "convening": convening,
+            "participants": ctx.participants,
+            "relatives": list(consent.relatives.all()) if consent else [],
             "missing_roles": [Role(r).label for r in services.missing_standard_roles(meeting)],
             "options": options,
             "schedule_form": schedule_form,
             "mode_choices": Participant.Mode.choices,
-            "can_send": meeting.state == S.CONVENING and len(options) > 1,
         },
     )
+
+
+def _invited_staff(ctx) -> list:
+    return [p for p in ctx.participants if p.kind == Participant.Kind.STAFF and not p.is_convener]
+
+
+def _say_what_was_sent(request, result) -> None:
+    """A message that says exactly what happened: who was sent an invitation now, and who
+    could not be reached."""
+
+    def names(participants):
+        return ", ".join(
+            p.relative.name if p.relative_id else (p.user.get_full_name() or p.user.username)
+            for p in participants
+        )
+
+    if result.messaged:
+        text = (
+            _("The meeting is booked. The invitation with the time goes to: %(names)s.")
+            if result.scheduled
+            else _("The proposed times go to: %(names)s. Fix the time when they have answered.")
+        ) % {"names": names(result.messaged)}
+        messages.success(request, text)
+    elif result.invited:
+        messages.info(request, _("%(names)s invited.") % {"names": names(result.invited)})
+    else:
+        messages.info(request, _("No new invitation was sent: everyone had already got one."))
+    if result.unreachable:
+        messages.warning(
+            request,
+            _("No email address, so no invitation was sent to: %(names)s. Call them.")
+            % {"names": names(result.unreachable)},
+        )
 
 
 @staff_required
@@ -588,26 +703,6 @@ def participant_remove(request, pk, participant_pk):
 
 
 @staff_required
-@require_POST
-def invitations_send(request, pk):
-    meeting, ctx = _load(request, pk)
-    if refused := _refuse(request, ctx, "invitations.change"):
-        return refused
-    try:
-        sent = services.invitations_send(actor=request.user, meeting=meeting, request=request)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-    else:
-        messages.success(
-            request,
-            _("%(n)s invitations with the proposed times will be sent.") % {"n": sent}
-            if sent
-            else _("Everyone has already been sent the invitation."),
-        )
-    return redirect("meeting_invitations", pk=meeting.pk)
-
-
-@staff_required
 def schedule(request, pk):
     meeting, ctx = _load(request, pk)
     if refused := _refuse(request, ctx, "meeting.schedule"):
@@ -615,7 +710,7 @@ def schedule(request, pk):
     options = meeting.time_options.annotate(suits_count=Count("votes", filter=Q(votes__suits=True)))
     if not options:
         messages.error(request, _("First agree a time with the person and relatives."))
-        return redirect("meeting_time", pk=meeting.pk)
+        return redirect("meeting_invitations", pk=meeting.pk)
     form = ScheduleForm(
         request.POST or None,
         options=options,
@@ -837,8 +932,9 @@ def contribution_add(request, pk):
 # --- 5. The meeting day ---
 
 
-def _agenda(meeting, notes, conflicts=None):
+def _agenda(meeting, notes, conflicts=None, invalid=None):
     conflicts = conflicts or {}
+    invalid = invalid or {}
     rows = []
     for item in AgendaItem:
         lead = AGENDA_LEADS[item]
@@ -858,6 +954,8 @@ def _agenda(meeting, notes, conflicts=None):
                 initial={"text": conflict[0], "base_revision": conflict[1].revision},
                 prefix=f"item{item.value}",
             )
+        if item.value in invalid:
+            form = invalid[item.value]
         rows.append(
             {
                 "item": item,
@@ -871,7 +969,7 @@ def _agenda(meeting, notes, conflicts=None):
     return rows
 
 
-def _render_day(request, meeting, ctx, *, conflicts=None, status=200):
+def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=200):
     actions = allowed_actions(ctx)
     participants = active_participants(meeting)
     notes = {n.item: n for n in meeting.agenda_notes.select_related("updated_by")}
@@ -885,7 +983,14 @@ def _render_day(request, meeting, ctx, *, conflicts=None, status=200):
     }
     acting = _acting_orgs(ctx)
     acting_ids = {o.pk for o in acting}
-    by_org = _decisions_by_org(decisions, confirmations, participants)
+    parts = _visible_parts(
+        ctx,
+        participants=participants,
+        decisions=decisions,
+        agreements=list(meeting.agreements.select_related("organisation")),
+        contributions=list(meeting.contributions.select_related("relative")),
+    )
+    by_org = _decisions_by_org(parts.decisions, confirmations, parts.participants)
     for row in by_org:
         row["mine"] = row["organisation"].pk in acting_ids and "decision.edit" in actions
     can_edit_notes = "notes.edit" in actions
@@ -896,15 +1001,17 @@ def _render_day(request, meeting, ctx, *, conflicts=None, status=200):
             "meeting": meeting,
             "ctx": ctx,
             "actions": actions,
-            "agenda": _agenda(meeting, notes, conflicts),
+            # The shared notes are not shown once consent to share was withdrawn.
+            "agenda": [] if ctx.own_parts_only else _agenda(meeting, notes, conflicts, invalid),
+            "own_parts_only": ctx.own_parts_only,
             "can_edit_notes": can_edit_notes,
-            "participants": participants,
+            "participants": parts.participants,
             "attendance_form": AttendanceForm(
                 participants=participants, meeting=meeting, auto_id="att-%s"
             )
             if can_edit_notes
             else None,
-            "contributions": list(meeting.contributions.select_related("relative")),
+            "contributions": parts.contributions,
             "private_topics": list(
                 meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
                     "organisation"
@@ -921,7 +1028,7 @@ def _render_day(request, meeting, ctx, *, conflicts=None, status=200):
             )
             if acting and "decision.edit" in actions
             else None,
-            "agreements": list(meeting.agreements.select_related("organisation")),
+            "agreements": parts.agreements,
             "agreement_form": AgreementForm(auto_id="agreement-%s")
             if "agreement.add" in actions
             else None,
@@ -953,12 +1060,13 @@ def note_save(request, pk, item):
     if item not in AgendaItem.values:
         raise Http404
     if not form.is_valid():
+        problem = " ".join(form.errors.get("text", [])) or _("The notes could not be read.")
         if as_json:
-            return JsonResponse(
-                {"ok": False, "message": _("The notes could not be read.")}, status=400
-            )
-        messages.error(request, _("The notes could not be read."))
-        return redirect(_day(meeting, f"item-{item}"))
+            # Refused as invalid: the page does not send it again until it is changed.
+            return JsonResponse({"ok": False, "invalid": True, "message": problem}, status=400)
+        messages.error(request, problem)
+        # The text typed stays in the field (nothing is lost), with the reason.
+        return _render_day(request, meeting, ctx, invalid={item: form}, status=400)
     text = form.cleaned_data["text"]
     try:
         note = services.agenda_note_save(
@@ -1244,61 +1352,32 @@ def mark_held(request, pk):
 
 @staff_required
 def minutes(request, pk):
+    """Everyone's minutes in one form (the convener's; anyone else sees only their own row
+    as a field). Someone who took part by video or phone has no travel field."""
     meeting, ctx = _load(request, pk)
     if refused := _refuse(request, ctx, "minutes.record"):
         return refused
     staff = [p for p in active_participants(meeting) if p.kind == Participant.Kind.STAFF]
     editable = [p for p in staff if ctx.is_convener or p.user_id == request.user.pk]
-    posted, posted_pk = None, None
-    if request.method == "POST":
+    form = MinutesForm(request.POST or None, participants=editable)
+    if request.method == "POST" and form.is_valid():
         try:
-            posted_pk = int(request.POST.get("participant", ""))
-        except ValueError:
-            posted_pk = None
-        participant = next((p for p in editable if p.pk == posted_pk), None)
-        if participant is None:
-            messages.error(request, _("Only the convener can record minutes for others."))
+            services.minutes_record_all(actor=request.user, meeting=meeting, minutes=form.minutes())
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            messages.success(request, _("The minutes were saved."))
             return redirect("meeting_minutes", pk=meeting.pk)
-        posted = MinutesForm(request.POST, prefix=f"p{participant.pk}")
-        if posted.is_valid():
-            try:
-                services.minutes_record(
-                    actor=request.user,
-                    participant=participant,
-                    preparation_minutes=posted.cleaned_data["preparation_minutes"],
-                    travel_minutes=posted.cleaned_data["travel_minutes"],
-                    meeting_minutes=posted.cleaned_data["meeting_minutes"],
-                )
-            except DomainError as exc:
-                apply_domain_error(posted, exc)
-            else:
-                messages.success(request, _("Minutes saved for %(who)s.") % {"who": participant})
-                return redirect("meeting_minutes", pk=meeting.pk)
-    rows = []
-    for p in staff:
-        form = None
-        if p in editable:
-            if posted is not None and p.pk == posted_pk:
-                form = posted
-            else:
-                form = MinutesForm(
-                    prefix=f"p{p.pk}",
-                    initial={
-                        "preparation_minutes": p.preparation_minutes,
-                        "travel_minutes": p.travel_minutes if p.travel_minutes is not None else 30,
-                        "meeting_minutes": p.meeting_minutes,
-                    },
-                )
-        rows.append((p, form))
     return render(
         request,
         "meetings/minutes.html",
         {
             "meeting": meeting,
-            "rows": rows,
+            "form": form,
+            "rows": form.rows(staff),
             "can_close": can(ctx, "meeting.close"),
         },
-        status=400 if posted is not None and posted.errors else 200,
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 

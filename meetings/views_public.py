@@ -10,8 +10,9 @@ forwarded email must not disclose more than the date and who convenes.
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from vom.errors import DomainError
 
 from . import reply_links, services
-from .models import Participant
+from .models import Meeting, Participant, TimeVote
 
 R = Participant.Response
 
@@ -31,6 +32,26 @@ class ReplyForm(forms.Form):
         widget=forms.RadioSelect,
         required=False,
     )
+
+    def __init__(self, *args, options=(), votes=None, **kwargs):
+        """With proposed times (the time is not fixed yet): one tick per time that suits."""
+        super().__init__(*args, **kwargs)
+        votes = votes or {}
+        self.option_names = []
+        for option in options:
+            name = f"suits_{option.pk}"
+            self.fields[name] = forms.BooleanField(
+                label=formats.date_format(timezone.localtime(option.starts_at), "l j F Y, H:i"),
+                required=False,
+                initial=votes.get(option.pk, False),
+            )
+            self.option_names.append((option.pk, name))
+
+    def suits(self) -> dict[int, bool]:
+        return {pk: bool(self.cleaned_data.get(name)) for pk, name in self.option_names}
+
+    def time_fields(self):
+        return [self[name] for _pk, name in self.option_names]
 
 
 def _language(request, participant: Participant) -> str:
@@ -97,25 +118,41 @@ def reply(request, token: str):
         if problem:
             return _problem_page(request, _("The link can no longer be used"), problem, 410)
         asks_mode = link.response != R.DECLINED
+        meeting = participant.meeting
+        # The invitation asks which of the proposed times suit: the page lets them say so.
+        options = (
+            list(meeting.time_options.all())
+            if asks_mode and meeting.state == Meeting.State.CONVENING and not meeting.starts_at
+            else []
+        )
+        votes = dict(
+            TimeVote.objects.filter(participant=participant).values_list("option_id", "suits")
+        )
         form = ReplyForm(
             request.POST if request.method == "POST" else None,
             initial={"mode": participant.mode},
+            options=options,
+            votes=votes,
         )
         if request.method == "POST" and form.is_valid():
             try:
-                services.participation_respond(
-                    actor=None,
-                    participant=participant,
-                    response=link.response,
-                    mode=(form.cleaned_data.get("mode") or None) if asks_mode else None,
-                )
+                with transaction.atomic():
+                    services.participation_respond(
+                        actor=None,
+                        participant=participant,
+                        response=link.response,
+                        mode=(form.cleaned_data.get("mode") or None) if asks_mode else None,
+                    )
+                    if options:
+                        services.time_vote(
+                            actor=None, meeting=meeting, participant=participant, suits=form.suits()
+                        )
             except DomainError as exc:
                 return _problem_page(
                     request, _("The answer could not be saved"), str(exc.message), 409
                 )
             messages.success(request, _("Thank you. Your answer has been saved."))
             return redirect("reply", token=token)
-        meeting = participant.meeting
         others = [
             (
                 str(reply_links.ACTION_LABELS[response]),
@@ -139,6 +176,7 @@ def reply(request, token: str):
                 "answered": participant.response == link.response,
                 "current_label": participant.get_response_display(),
                 "asks_mode": asks_mode,
+                "asks_times": bool(options),
                 "form": form,
                 "others": others,
             },

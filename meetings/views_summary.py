@@ -23,7 +23,9 @@ from .summary import SUMMARY_STATES, summary_context
 
 def _held_meeting(user, pk, request=None):
     meeting = get_meeting_for_user(user, pk, request=request)
-    if meeting.state not in SUMMARY_STATES:
+    # The shared summary holds every organisation's parts: once consent to share is
+    # withdrawn no one is shown it any more (it is kept, for the history and the extract).
+    if meeting.state not in SUMMARY_STATES or meeting.sharing_withdrawn:
         raise Http404
     return meeting
 

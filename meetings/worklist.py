@@ -8,8 +8,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from participants.models import CareTeamEntry
-from participants.selectors import care_organisation_ids
+from participants.models import CareTeamEntry, Organisation, Role
+from participants.selectors import active_memberships, care_organisation_ids
 
 from .models import Meeting, Participant, PreparationStep
 from .selectors import (
@@ -28,15 +28,18 @@ class WorkItem:
     meeting: Meeting
     tasks: list[str] = field(default_factory=list)
     upcoming: bool = False
+    # The user may take on convening ("I will convene") from the worklist.
+    claim: bool = False
 
 
 def _involvement(user) -> tuple[dict[int, tuple[str, int | None]], Q]:
     """The user's participations in open meetings ({meeting id: (response, travel
     minutes)}) and the condition for the open meetings where they could have something to
     do: they are invited or convene, or (before convening) they proposed it or are named in
-    the person's care team. Two small indexed lookups first, so the meeting query is an OR
-    of index scans (primary key, convener, initiated_by, person) instead of a filter over
-    every open meeting."""
+    the person's care team, or, for a home health care nurse, the meeting waits for a
+    convener from her organisation. Two small indexed lookups first, so the meeting query
+    is an OR of index scans (primary key, convener, initiated_by, person, awaiting
+    convener) instead of a filter over every open meeting."""
     mine = {
         meeting_id: (response, travel)
         for meeting_id, response, travel in Participant.objects.filter(
@@ -52,7 +55,22 @@ def _involvement(user) -> tuple[dict[int, tuple[str, int | None]], Q]:
     involved = Q(state__in=WORK_STATES) & (
         Q(pk__in=list(mine)) | Q(convener=user) | before_convening
     )
+    nurse_orgs = nursing_organisation_ids(user)
+    if nurse_orgs:
+        # Matches the partial index meeting_awaiting_convener_idx.
+        involved |= Q(
+            state=S.CONSENT, convener__isnull=True, convening_organisation_id__in=nurse_orgs
+        )
     return mine, involved
+
+
+def nursing_organisation_ids(user) -> frozenset[int]:
+    """Home health care organisations in which the user is a nurse: theirs is to convene."""
+    return frozenset(
+        m.organisation_id
+        for m in active_memberships(user)
+        if m.role == Role.NURSE and m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+    )
 
 
 def open_meetings(user):
@@ -100,9 +118,21 @@ def worklist(user, *, limit: int = 200) -> tuple[list[WorkItem], list[tuple[str,
     meetings = []
     for meeting in candidates:
         team = frozenset(teams.get(meeting.person_id, ()))
-        if sees_meeting(user, meeting, team_org_ids=team, invited=meeting.pk in mine):
+        invited = meeting.pk in mine
+        if sees_meeting(
+            user,
+            meeting,
+            team_org_ids=team,
+            invited=invited,
+            participating_org_ids=care_orgs if invited else (),
+        ):
             meeting.my_response, meeting.my_travel = mine.get(meeting.pk, (None, None))
             meeting.can_convene = bool(nurse_orgs & team)
+            meeting.awaits_me = (
+                meeting.state == S.CONSENT
+                and meeting.convener_id is None
+                and meeting.convening_organisation_id in nurse_orgs
+            )
             meetings.append(meeting)
     preparing = [m.pk for m in meetings if m.pk in mine and m.state in (S.CONVENING, S.SCHEDULED)]
     open_steps = dict(
@@ -142,13 +172,17 @@ def _items(user, care_orgs, meetings) -> list[WorkItem]:
             meeting.initiator_organisation_id in care_orgs or meeting.can_convene
         ):
             tasks.append(_("Ask the person for consent"))
+        elif meeting.state == S.CONSENT and meeting.awaits_me:
+            tasks.append(_("Waits for a convener"))
+            item.claim = True
         elif meeting.state == S.CONSENT and meeting.can_convene:
-            tasks.append(_("Start convening"))
+            tasks.append(_("Convene: invite and agree a time"))
+            item.claim = True
         elif meeting.state == S.CONVENING and is_convener:
             if not meeting.time_agreed_with_person:
-                tasks.append(_("Agree a time with the person"))
+                tasks.append(_("Invite and agree a time"))
             else:
-                tasks.append(_("Invite and fix the time"))
+                tasks.append(_("Fix the time"))
         if (
             meeting.state in (S.CONVENING, S.SCHEDULED)
             and invited

@@ -174,6 +174,13 @@ class Person(models.Model):
         return pnr.mask(self.personnummer)
 
     @property
+    def personnummer_display(self) -> str:
+        """The whole number, for staff in the care team on the person's own pages (whose
+        look is in the access log); lists and the relatives see `personnummer_masked`."""
+        digits = self.personnummer
+        return f"{digits[:8]}-{digits[8:]}" if len(digits) == 12 else digits
+
+    @property
     def personnummer_last_four(self) -> str:
         return self.personnummer[-4:]
 

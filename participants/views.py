@@ -95,6 +95,8 @@ def home(request):
     if not is_staff_member(request.user) and hasattr(request.user, "relative"):
         # Relatives have their own area; the staff start page is not for them.
         return redirect("relatives_home")
+    if start := _start_page_without_care_role(request.user):
+        return redirect(start)
     # PostgreSQL refuses NUL in a string literal; in a search it can only be noise.
     query = request.GET.get("q", "")[:100].replace("\x00", "")
     everyone = request.GET.get("all") == "1"
@@ -111,6 +113,19 @@ def home(request):
             "has_care_role": bool(_care_memberships(request.user)),
         },
     )
+
+
+def _start_page_without_care_role(user) -> str | None:
+    """Someone with no care role sees no person (need-to-know): a manager's or the steering
+    group's start page is their reports, an organisation administrator's the staff list."""
+    memberships = active_memberships(user)
+    if not memberships or _care_memberships(user):
+        return None
+    roles = {m.role for m in memberships}
+    if roles & {Role.MANAGER, Role.STEERING_GROUP}:
+        return reverse("reports:dashboard")
+    admin = next((m.organisation for m in memberships if m.role == Role.ORG_ADMIN), None)
+    return reverse("staff_list", args=[admin.pk]) if admin else None
 
 
 def _care_memberships(user):

@@ -20,6 +20,7 @@ from .factories import (
     MembershipFactory,
     OrganisationFactory,
     PersonFactory,
+    proposed_days_ago,
 )
 from .twofactor import has_device, verify_second_factor
 
@@ -223,6 +224,7 @@ def advance_meeting(marea: MeetingArea, to_state: str, *, kind: str = "full"):
         urgency="soon",
         kind=kind,
     )
+    proposed_days_ago(meeting)
     if to_state == Meeting.State.INITIATED:
         return meeting
     if to_state == Meeting.State.DECLINED:

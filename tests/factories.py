@@ -92,3 +92,15 @@ class RelativeFactory(factory.django.DjangoModelFactory):
     relation = "dotter"
     phone = "070-123 45 67"
     email = factory.Sequence(lambda n: f"relative{n}@example.org")
+
+
+def proposed_days_ago(meeting, days: int = 21):
+    """A meeting proposed some weeks back, as one that is held today was: the services
+    refuse a meeting held before it was proposed."""
+    import datetime as dt
+
+    from meetings.models import Meeting
+
+    meeting.initiated_at -= dt.timedelta(days=days)
+    Meeting.objects.filter(pk=meeting.pk).update(initiated_at=meeting.initiated_at)
+    return meeting

@@ -9,7 +9,7 @@ from meetings.choices import MeetingKind, RaisedBy, Reason, Urgency
 from meetings.models import Meeting
 from participants.models import Role
 
-from .factories import CareTeamEntryFactory
+from .factories import CareTeamEntryFactory, proposed_days_ago
 
 S = Meeting.State
 ORDER = [S.INITIATED, S.CONSENT, S.CONVENING, S.SCHEDULED, S.HELD, S.CLOSED]
@@ -21,16 +21,18 @@ def future(days=7, hour=10):
 
 
 def initiate(area, *, actor=None, organisation=None):
-    return services.meeting_initiate(
-        actor=actor or area.alice,
-        person=area.person,
-        organisation=organisation or area.health_care,
-        reasons=[Reason.NOT_EATING, Reason.REPEATED_FALLS],
-        reason_text="Har gått ner sex kilo sedan i våras.",
-        raised_by=RaisedBy.RELATIVE,
-        raised_by_detail="dottern",
-        urgency=Urgency.SOON,
-        kind=MeetingKind.FULL,
+    return proposed_days_ago(
+        services.meeting_initiate(
+            actor=actor or area.alice,
+            person=area.person,
+            organisation=organisation or area.health_care,
+            reasons=[Reason.NOT_EATING, Reason.REPEATED_FALLS],
+            reason_text="Har gått ner sex kilo sedan i våras.",
+            raised_by=RaisedBy.RELATIVE,
+            raised_by_detail="dottern",
+            urgency=Urgency.SOON,
+            kind=MeetingKind.FULL,
+        )
     )
 
 

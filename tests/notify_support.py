@@ -29,7 +29,7 @@ from meetings.models import Consent, Meeting, OutboxMessage, Participant
 from participants.models import Language, Role
 
 from . import conftest
-from .factories import MembershipFactory, RelativeFactory
+from .factories import MembershipFactory, RelativeFactory, proposed_days_ago
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -166,6 +166,7 @@ def schedule_meeting(area, *, starts_at: dt.datetime | None = None, shared: bool
         urgency=Urgency.SOON,
         kind=MeetingKind.FULL,
     )
+    proposed_days_ago(meeting)
     services.consent_record(
         actor=area.alice,
         meeting=meeting,

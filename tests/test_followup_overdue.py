@@ -99,12 +99,17 @@ def test_worklist_personas(marea, dated, held):
     assert "due_yesterday_no_report" in {d.description for d in partner_overdue}
 
 
-def test_worklist_drops_meetings_the_user_can_no_longer_see(marea, dated):
+def test_after_withdrawal_each_organisation_keeps_only_its_own_decisions(marea, dated):
     meeting, _rows = dated
     meeting_services.consent_withdraw(actor=marea.nurse, meeting=meeting, note="")
-    assert not list(selectors.open_decisions_for_user(marea.coordinator, today=TODAY))
-    # The nurse's organisation initiated the meeting and keeps seeing it.
-    assert list(selectors.open_decisions_for_user(marea.nurse, today=TODAY))
+    bob = [d.description for d in selectors.open_decisions_for_user(marea.coordinator, today=TODAY)]
+    assert bob == ["Samma personal vid dusch"]  # its own decision, to follow up
+    # ... and no longer the others' overdue ones (no shared follow-up any more).
+    partner_overdue = selectors.overdue_decisions_visible_to(marea.coordinator, today=TODAY)
+    assert {d.organisation_id for d in partner_overdue} <= {marea.home_help.pk}
+    # The nurse's organisation initiated the meeting and keeps its own.
+    nurse = list(selectors.open_decisions_for_user(marea.nurse, today=TODAY))
+    assert nurse and {d.organisation_id for d in nurse} == {marea.health_care.pk}
 
 
 def test_page_rows_mark_overdue_and_who_may_report(marea, dated):

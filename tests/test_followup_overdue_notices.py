@@ -12,17 +12,18 @@ pytestmark = pytest.mark.django_db
 
 
 def _held_with_decision(marea, meeting_in, *, due_in_days: int):
+    """A meeting held an hour ago, with a decision (made at it) due in `due_in_days`."""
     meeting = meeting_in(Meeting.State.SCHEDULED)
-    decision = services.decision_save(
-        actor=marea.coordinator, meeting=meeting, organisation=marea.home_help,
-        category="extended_home_help", description="Inköp en gång i veckan",
-        responsible=marea.coordinator,
-        due_date=timezone.localdate() + dt.timedelta(days=due_in_days), person_answer="accepts",
-    )  # fmt: skip
     now = timezone.now()
     services.meeting_mark_held(
         actor=marea.nurse, meeting=meeting, actual_start=now - dt.timedelta(hours=1),
         actual_end=now,
+    )  # fmt: skip
+    decision = services.decision_save(
+        actor=marea.coordinator, meeting=Meeting.objects.get(pk=meeting.pk),
+        organisation=marea.home_help, category="extended_home_help",
+        description="Inköp en gång i veckan", responsible=marea.coordinator,
+        due_date=timezone.localdate() + dt.timedelta(days=due_in_days), person_answer="accepts",
     )  # fmt: skip
     return meeting, decision
 

@@ -8,7 +8,7 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from followup import services
+from followup import selectors, services
 from followup.models import (
     Checkpoint,
     DecisionStatus,
@@ -79,10 +79,12 @@ def test_outsider_gets_404(marea, held):
     assert not DecisionStatusChange.objects.exists()
 
 
-def test_partner_loses_access_when_consent_is_withdrawn(marea, held):
+def test_after_withdrawal_the_partner_follows_up_its_own_decision_only(marea, held):
     meeting_services.consent_withdraw(actor=marea.nurse, meeting=held.meeting, note="Vill inte")
-    with pytest.raises(Http404):
-        report(marea.coordinator, held.help_decision)
+    assert report(marea.coordinator, held.help_decision).status == "in_progress"
+    with pytest.raises(Http404):  # the others' decisions: as if they did not exist
+        selectors.get_decision_for_user(marea.coordinator, held.nurse_decision.pk)
+    assert selectors.get_decision_for_user(marea.coordinator, held.help_decision.pk)
 
 
 def test_status_only_after_the_meeting_was_held(marea, meeting_in):

@@ -164,7 +164,7 @@ def test_time_form_never_crashes(area, login, option_1, option_2, note):
         area, Meeting.State.CONVENING
     )
     response = login(area.alice).post(
-        reverse("meeting_time", kwargs={"pk": meeting.pk}),
-        {"option_1": option_1, "option_2": option_2, "note": note},
+        reverse("meeting_invitations", kwargs={"pk": meeting.pk}),
+        {"option_1": option_1, "option_2": option_2, "note": note, "duration_minutes": 60},
     )
     assert_handled(response)

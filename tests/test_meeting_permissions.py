@@ -19,6 +19,8 @@ ALL_IN_MEETING = frozenset(PERSONAS) - {"outsider"}
 EXPECTED = {
     # before consent only the initiator's organisation (here home health care) sees it
     "consent.record": (S.INITIATED, {"nurse", "physician"}),
+    # the nurse recorded the consent and convenes: she may change it; anyone may withdraw
+    "consent.change": (S.SCHEDULED, {"nurse"}),
     "consent.withdraw": (S.SCHEDULED, ALL_IN_MEETING),
     "convening.start": (S.CONSENT, {"nurse", "physician"}),
     "invitations.change": (S.SCHEDULED, {"nurse"}),
@@ -145,9 +147,18 @@ def test_the_python_rule_for_one_meeting_agrees_with_the_query(marea, meeting_in
                 invited = Participant.objects.filter(
                     meeting=meeting, user=user, removed_at__isnull=True
                 ).exists()
-                assert sees_meeting(user, meeting, team_org_ids=team_ids, invited=invited) == (
-                    expected
-                ), (name, shared, initiator.name)
+                taking_part = set(
+                    meeting.participants.filter(removed_at__isnull=True).values_list(
+                        "organisation_id", flat=True
+                    )
+                )
+                assert sees_meeting(
+                    user,
+                    meeting,
+                    team_org_ids=team_ids,
+                    invited=invited,
+                    participating_org_ids=taking_part,
+                ) == (expected), (name, shared, initiator.name)
                 listed = meetings_of_person_visible_to(user, marea.person, team_ids)
                 assert listed.filter(pk=meeting.pk).exists() == expected, (name, shared)
                 checked += 1

@@ -310,7 +310,13 @@ def test_withdrawal_stops_the_meeting_and_ends_access(marea, meeting_in):
     assert not meetings_visible_to(marea.coordinator).filter(pk=meeting.pk).exists()
     assert not meetings_visible_to(marea.assessor).filter(pk=meeting.pk).exists()
     assert meetings_visible_to(marea.nurse).filter(pk=meeting.pk).exists()  # history kept
-    assert not OutboxMessage.objects.filter(meeting=meeting, status="pending").exists()
+    # Nothing that was waiting goes out; everyone invited is told the meeting will not
+    # take place (they have it in their calendars), without the reason.
+    pending = OutboxMessage.objects.filter(meeting=meeting, status="pending")
+    assert set(pending.values_list("kind", flat=True)) == {"cancelled"}
+    invited = {marea.physician, marea.assessor, marea.coordinator, marea.contact}
+    assert {m.recipient_user for m in pending if m.recipient_user} == invited
+    assert pending.filter(recipient_relative=marea.relative).count() == 1
     assert Consent.objects.get(meeting=meeting).withdrawn_at is not None
     assert StateChange.objects.filter(meeting=meeting).count() == 5
 
@@ -545,7 +551,9 @@ def test_mark_held_records_minutes_and_follow_up_notices(marea, meeting_in):
     [
         (S.INITIATED, ["convening_start", "schedule", "mark_held", "close"]),
         (S.CONSENT, ["schedule", "mark_held", "close"]),
-        (S.CONVENING, ["convening_start", "mark_held", "close"]),
+        # (taking on convening again is a no-op for the convener: see
+        # test_a_second_nurse_cannot_take_over_convening)
+        (S.CONVENING, ["mark_held", "close"]),
         (S.SCHEDULED, ["convening_start", "schedule", "close"]),
         (S.HELD, ["convening_start", "schedule", "cancel", "mark_held"]),
         (S.CLOSED, ["convening_start", "schedule", "cancel", "mark_held", "close"]),

@@ -24,7 +24,7 @@ from meetings.models import (
     PrivateTopic,
 )
 
-from .factories import RelativeFactory
+from .factories import RelativeFactory, proposed_days_ago
 from .meeting_flow import advance, future, initiate
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,6 @@ GET_VIEWS = [
     "meeting_detail",
     "meeting_consent",
     "meeting_consent_withdraw",
-    "meeting_time",
     "meeting_invitations",
     "meeting_schedule",
     "meeting_reschedule",
@@ -51,7 +50,6 @@ GET_VIEWS = [
 ]
 POST_VIEWS = [
     "meeting_convening_start",
-    "meeting_invitations_send",
     "meeting_attendance",
     "meeting_decisions_confirm",
     "meeting_close",
@@ -180,7 +178,7 @@ def test_partner_sees_nothing_before_consent_c_and_loses_access_on_withdrawal(ar
     client.logout()
     # withdrawn: the partner loses access at once; the initiator keeps the history
     response = login(area.alice).post(
-        url("meeting_consent_withdraw", meeting), {"note": "Per telefon"}
+        url("meeting_consent_withdraw", meeting), {"note": "Per telefon", "confirm": "on"}
     )
     assert response.status_code == 302
     meeting.refresh_from_db()
@@ -229,7 +227,7 @@ def test_only_home_health_clinician_starts_convening(area, client, login):
     client.logout()
     response = login(area.alice).post(url("meeting_convening_start", meeting))
     assert response.status_code == 302
-    assert response["Location"] == url("meeting_time", meeting)
+    assert response["Location"] == url("meeting_invitations", meeting)
     meeting.refresh_from_db()
     assert meeting.state == S.CONVENING and meeting.convener == area.alice
 
@@ -330,7 +328,7 @@ def test_lifecycle_from_initiative_to_closed(area, client, login):
             "kind": "full",
         },
     )
-    meeting = Meeting.objects.get()
+    meeting = proposed_days_ago(Meeting.objects.get())
     assert response["Location"] == url("meeting_detail", meeting)
     page = c.get(url("meeting_detail", meeting)).content.decode()
     assert url("meeting_consent", meeting) in page
@@ -349,26 +347,28 @@ def test_lifecycle_from_initiative_to_closed(area, client, login):
     assert meeting.state == S.CONSENT and meeting.shared
     c.post(url("meeting_convening_start", meeting))
     one, two = future(5, 10), future(6, 14)
-    response = c.post(
-        url("meeting_time", meeting),
-        {"option_1": local_input(one), "option_2": local_input(two), "note": "Med dottern"},
-    )
-    assert response["Location"] == url("meeting_invitations", meeting)
     page = c.get(url("meeting_invitations", meeting))
     assert page.status_code == 200
-    # bob's organisation is in the team but he is not named: invite him as "someone else"
+    # bob's organisation is in the team but he is not named: invite him as "someone else";
+    # with two times, the invitees are sent both to mark which suit them
     from participants.models import Membership
 
     bob_membership = Membership.objects.get(user=area.bob)
     response = c.post(
-        url("meeting_invitations", meeting), {"other": bob_membership.pk, "other_mode": "video"}
+        url("meeting_invitations", meeting),
+        {
+            "other": bob_membership.pk,
+            "other_mode": "video",
+            "option_1": local_input(one),
+            "option_2": local_input(two),
+            "duration_minutes": 60,
+            "note": "Med dottern",
+        },
     )
     assert response.status_code == 302
     bob_p = meeting.participants.get(user=area.bob)
     assert bob_p.mode == "video"
     assert meeting.participants.filter(relative=relative).exists()
-    # two options: send them for voting, bob votes, alice picks
-    c.post(url("meeting_invitations_send", meeting))
     c.logout()
     options = list(meeting.time_options.order_by("starts_at"))
     b = login(area.bob)
@@ -462,10 +462,9 @@ def test_lifecycle_from_initiative_to_closed(area, client, login):
     response = c.post(
         url("meeting_minutes", meeting),
         {
-            "participant": alice_p.pk,
-            f"p{alice_p.pk}-preparation_minutes": 15,
-            f"p{alice_p.pk}-travel_minutes": 20,
-            f"p{alice_p.pk}-meeting_minutes": 65,
+            f"p{alice_p.pk}-preparation": 15,
+            f"p{alice_p.pk}-travel": 20,
+            f"p{alice_p.pk}-meeting": 65,
         },
     )
     assert response.status_code == 302
@@ -579,7 +578,9 @@ def test_note_save_refused_for_non_participant_and_bad_input(area, client, login
 def test_time_options_bad_times_get_a_message_next_to_the_field(area, login, value, expected):
     meeting = advance(area, S.CONVENING)
     before = list(meeting.time_options.values_list("starts_at", flat=True))
-    response = login(area.alice).post(url("meeting_time", meeting), {"option_1": value})
+    response = login(area.alice).post(
+        url("meeting_invitations", meeting), {"option_1": value, "duration_minutes": 60}
+    )
     assert response.status_code == 200
     errors = response.context["form"].errors["option_1"]
     assert errors
@@ -595,11 +596,12 @@ def test_dst_messages_say_what_is_wrong(area, login, settings):
     meeting = advance(area, S.CONVENING)
     c = login(area.alice)
     c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    gap = c.post(url("meeting_time", meeting), {"option_1": "2031-03-30T02:30"})
+    invitations = url("meeting_invitations", meeting)
+    gap = c.post(invitations, {"option_1": "2031-03-30T02:30", "duration_minutes": 60})
     assert "does not exist" in gap.context["form"].errors["option_1"][0]
-    overlap = c.post(url("meeting_time", meeting), {"option_1": "2031-10-26T02:30"})
+    overlap = c.post(invitations, {"option_1": "2031-10-26T02:30", "duration_minutes": 60})
     assert "occurs twice" in overlap.context["form"].errors["option_1"][0]
-    past = c.post(url("meeting_time", meeting), {"option_1": "2021-06-01T10:00"})
+    past = c.post(invitations, {"option_1": "2021-06-01T10:00", "duration_minutes": 60})
     assert "already passed" in past.context["form"].errors["option_1"][0]
 
 
@@ -620,7 +622,7 @@ def test_reschedule_to_the_past_is_refused_next_to_the_field(area, login):
         (S.INITIATED, "meeting_convening_start"),
         (S.SCHEDULED, "meeting_convening_start"),
         (S.SCHEDULED, "meeting_close"),
-        (S.HELD, "meeting_invitations_send"),
+        (S.HELD, "meeting_invitations"),
         (S.CLOSED, "meeting_close"),
     ],
 )
@@ -638,7 +640,9 @@ def test_transition_not_allowed_answers_with_a_message(area, login, state, name)
     [
         (S.INITIATED, "meeting_mark_held"),
         (S.CLOSED, "meeting_cancel"),
-        (S.CLOSED, "meeting_consent"),
+        # consent can be changed in every state but the ended ones (a closed meeting's
+        # sharing can still end: see test_consent_after_the_meeting)
+        (S.CANCELLED, "meeting_consent"),
         (S.CANCELLED, "meeting_reschedule"),
     ],
 )
@@ -908,7 +912,7 @@ def test_person_page_has_propose_button_and_meetings(area, client, login):
 def test_meeting_pages_have_no_inline_script_or_style(area, login):
     meeting = advance(area, S.SCHEDULED)
     c = login(area.alice)
-    for name in ("meeting_detail", "meeting_day", "meeting_invitations", "meeting_time"):
+    for name in ("meeting_detail", "meeting_day", "meeting_invitations"):
         text = c.get(url(name, meeting), follow=True).content.decode()
         assert "<script>" not in text and " style=" not in text and "<style" not in text
 

@@ -18,6 +18,7 @@ from .factories import (
     OrganisationFactory,
     PersonFactory,
     RelativeFactory,
+    proposed_days_ago,
 )
 from .summary_fixtures import make_held_meeting
 
@@ -69,6 +70,7 @@ def other_meeting(db):
         actor=nurse, person=person, organisation=org, reasons=["passive"], reason_text="",
         raised_by="nurse", urgency="routine", kind="small",
     )  # fmt: skip
+    proposed_days_ago(meeting)
     from django.utils import timezone
 
     services.consent_record(

@@ -294,9 +294,9 @@ def test_a_meeting_driven_through_the_services_is_counted_and_costed(meeting_in,
 
     from django.utils import timezone
 
-    meeting_in(Meeting.State.CLOSED)
+    meeting_in(Meeting.State.CLOSED)  # proposed three weeks ago, held today
     today = timezone.localdate()
-    report = figures.compute(Period(today - dt.timedelta(days=1), today))
+    report = figures.compute(Period(today - dt.timedelta(days=30), today))
     s = report.summary
     assert (s["meetings_initiated"], s["meetings_held"]) == (1, 1)
     attendance = {r["role"]: r["meetings_attended"] for r in report.tables["attendance"].rows}

@@ -153,7 +153,10 @@ def test_bad_period_shows_the_error_next_to_the_field(rarea, people, login):
 
 
 def test_nav_link_only_for_those_who_see_reports(rarea, people, login):
-    assert URL in login(people["own"]).get(reverse("home")).content.decode()
+    # A manager's start page is the reports (and the navigation links to them).
+    page = login(people["own"]).get(reverse("home"), follow=True)
+    assert page.redirect_chain[-1][0] == URL
+    assert f'href="{URL}"' in page.content.decode()
     assert URL not in login(people["nurse"]).get(reverse("home")).content.decode()
 
 

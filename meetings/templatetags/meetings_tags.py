@@ -1,4 +1,8 @@
+import re
+
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from participants import audit
 from participants.selectors import care_organisation_ids
@@ -34,6 +38,23 @@ def state_class(state: str) -> str:
 @register.filter
 def response_class(response: str) -> str:
     return RESPONSE_CLASSES.get(response, "text-bg-light border")
+
+
+# A phone number inside a text such as "08-555 202 99 (socialjour)" or "+46 8 555 101 00".
+_PHONE = re.compile(r"\+?\d[\d \-]{3,}\d")
+
+
+@register.filter
+def tel(value) -> str:
+    """A phone number as a tap-to-call link (the rest of the text as it is): relatives read
+    these pages on their phones."""
+    text = str(value or "")
+    match = _PHONE.search(text)
+    if match is None:
+        return escape(text)
+    number = re.sub(r"[ \-]", "", match.group(0))
+    link = format_html('<a href="tel:{}">{}</a>', number, match.group(0))
+    return mark_safe(escape(text[: match.start()]) + link + escape(text[match.end() :]))  # noqa: S308 - parts escaped
 
 
 @register.inclusion_tag("meetings/_worklist.html", takes_context=True)

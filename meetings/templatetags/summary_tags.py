@@ -16,8 +16,9 @@ register = template.Library()
 def summary_panel(context, meeting):
     request = context.get("request")
     user = getattr(request, "user", None)
-    held = meeting.state in SUMMARY_STATES
+    held = meeting.state in SUMMARY_STATES and not meeting.sharing_withdrawn
     panel = {
+        "withdrawn": meeting.sharing_withdrawn,
         "meeting": meeting,
         "held": held,
         "request": request,

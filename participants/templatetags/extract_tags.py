@@ -18,9 +18,9 @@ def extract_value(value) -> str:
     if value is False:
         return _("no")
     if isinstance(value, dt.datetime):
-        return formats.date_format(timezone.localtime(value), "Y-m-d H:i")
+        return formats.date_format(timezone.localtime(value), "j F Y H:i")
     if isinstance(value, dt.date):
-        return formats.date_format(value, "Y-m-d")
+        return formats.date_format(value, "j F Y")
     if isinstance(value, dict):
         return "; ".join(f"{key}: {extract_value(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):

@@ -40,7 +40,7 @@ def cell(value, kind):
     if kind in ("days", "minutes", "decimal"):
         return number_format(value, 1 if isinstance(value, float) else 0, force_grouping=True)
     if kind == "month":
-        return date_format(value, "M Y")
+        return date_format(value, "F Y")
     if kind == "int":
         return number_format(value, 0, force_grouping=True)
     return value

@@ -5,6 +5,8 @@
  *    retries with backoff. Until the server confirms, the text is kept in localStorage, so a
  *    closed tab or a lost connection loses nothing. A 409 conflict shows the server's text
  *    and keeps yours in the field to merge.
+ *    A text over its limit is not sent (the server would refuse it); the status says so.
+ *    Anything the server refuses as invalid (4xx) is not retried until the text changes.
  * 2. Forms with data-once disable their submit buttons on submit (no double submit).
  */
 (function () {
@@ -105,6 +107,12 @@
   Autosave.prototype.save = function () {
     var self = this;
     if (!this.dirty || this.blocked) { return; }
+    if (this.textarea.value.length > parseInt(this.textarea.dataset.limit || "0", 10) &&
+        this.textarea.dataset.limit) {
+      // The server would refuse it: say so and keep it on this device, without sending.
+      this.say(this.form.dataset.msgTooLong, "is-failed");
+      return;
+    }
     if (this.inFlight) { this.schedule(500); return; }
     var sent = this.textarea.value;
     var body = new FormData(this.form);

@@ -57,8 +57,15 @@ def e2e_settings(settings):
     return settings
 
 
+# The widths every page is checked at: a staff tablet and a relative's phone (and the
+# desktop the journey starts at).
+WIDTHS = (768, 390)
+
+
 class Journey:
-    """One browser page for one user, with a screenshot and an axe check per step."""
+    """One browser page for one user, with a screenshot and an axe check per step, at the
+    journey's own width and, with `widths`, at each of WIDTHS too (no horizontal scroll,
+    no serious or critical axe violation at any of them)."""
 
     def __init__(self, browser, base_url: str, name: str, *, width: int = 1024, height: int = 900):
         self.context = browser.new_context(
@@ -93,13 +100,34 @@ class Journey:
             self.page.click("main button[type=submit]")
         assert "/accounts/login/" not in self.page.url, f"login failed for {username}"
 
-    def check(self, label: str):
-        """Screenshot the page and assert axe finds no serious or critical violation."""
-        from axe_playwright_python.sync_playwright import Axe
+    def fits(self) -> None:
+        """The page fits the viewport: nothing to scroll sideways."""
+        scroll, inner = self.page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert scroll <= inner, f"{self.page.url} scrolls sideways at {inner} px ({scroll} px wide)"
 
+    def check(self, label: str, *, widths=()):
+        """Screenshot the page, assert axe finds no serious or critical violation and that
+        it does not scroll sideways; with `widths`, the same at each of those widths."""
         self.step += 1
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        self.page.screenshot(path=str(self.dir / f"{self.step:02d}-{slug}.png"), full_page=True)
+        self._check_here(f"{self.step:02d}-{slug}", label)
+        if widths:
+            size = self.page.viewport_size
+            for width in widths:
+                if width == size["width"]:
+                    continue
+                self.page.set_viewport_size({"width": width, "height": size["height"]})
+                self._check_here(f"{self.step:02d}-{slug}-{width}", f"{label} at {width} px")
+            self.page.set_viewport_size(size)
+        self.checked.append(self.page.url)
+
+    def _check_here(self, name: str, label: str) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.fits()
+        self.page.screenshot(path=str(self.dir / f"{name}.png"), full_page=True)
         results = Axe().run(self.page)
         blocking = [
             f"{v['id']} ({v['impact']}): {v['help']} – "
@@ -108,7 +136,6 @@ class Journey:
             if v.get("impact") in BLOCKING_IMPACTS
         ]
         assert not blocking, f"{label} ({self.page.url}): " + "\n".join(blocking)
-        self.checked.append(self.page.url)
 
     def submit(self, form_selector: str):
         with self.page.expect_navigation():
@@ -131,3 +158,22 @@ def journey(async_unsafe, browser, live_server, e2e_settings):
     yield _make
     for j in journeys:
         j.close()
+
+
+@pytest.fixture
+def mail(e2e_settings):
+    """The SMTP server on loopback that every email goes to, with the outbox delivered in
+    the request that writes it (as `make run` does without Redis): the inbox is what each
+    person received."""
+    from vom.celery import app
+
+    from ..notify_support import smtp_server, use_smtp
+
+    with smtp_server() as (inbox, port):
+        use_smtp(e2e_settings, port)
+        eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        try:
+            yield inbox
+        finally:
+            app.conf.task_always_eager = eager

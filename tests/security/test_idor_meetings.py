@@ -61,8 +61,8 @@ OBJECT_URLS = {
     "meeting_new": lambda v: {"person_pk": v.meeting.person_id},
     **dict.fromkeys(
         ["meeting_detail", "meeting_consent", "meeting_consent_withdraw",
-         "meeting_convening_start", "meeting_time", "meeting_invitations",
-         "meeting_invitations_send", "meeting_schedule", "meeting_reschedule", "meeting_cancel",
+         "meeting_convening_start", "meeting_invitations", "meeting_schedule",
+         "meeting_reschedule", "meeting_cancel",
          "meeting_respond", "meeting_preparation", "meeting_contribution", "meeting_day",
          "meeting_attendance", "meeting_private_topic", "meeting_decision_new",
          "meeting_decisions_confirm", "meeting_agreement", "meeting_mark_held", "meeting_minutes",

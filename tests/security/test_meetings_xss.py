@@ -23,6 +23,7 @@ from meetings import mail, services, summary
 from meetings.models import Meeting, OutboxMessage
 
 from ..conftest import advance_meeting
+from ..factories import proposed_days_ago
 
 pytestmark = pytest.mark.django_db
 S = Meeting.State
@@ -89,6 +90,7 @@ def hostile(marea, canary, settings, tmp_path):
         reason_text=p["reason"], raised_by="relative", raised_by_detail=p["detail"],
         urgency="soon", kind="full",
     )  # fmt: skip
+    proposed_days_ago(meeting)
     services.consent_record(
         actor=m.nurse, meeting=meeting, wants_meeting=True, share_information=True,
         relatives=[m.relative], how="representative", representative_name=p["representative"],

@@ -84,9 +84,9 @@ MATRIX = {
     # The second factor: nobody here has one pending; a relative could set one up (harmless).
     "otp_verify":                 ("-",         "302 302 302 302 302 302 302 302 302 302"),
     "otp_setup":                  ("-",         "200 200 200 200 200 200 200 200 200 302"),
-    # Own lists: care staff see their persons and meetings; others see empty lists (or, the
-    # relative, their own area).
-    "home":                       ("-",         "200 200 200 200 200 200 200 302 200 302"),
+    # Own lists: care staff see their persons and meetings; a manager starts on the reports,
+    # an organisation admin on the staff list, the relative in their own area.
+    "home":                       ("-",         "200 200 200 200 200 302 302 302 200 302"),
     "meeting_list":               ("-",         "200 200 200 200 200 200 200 404 200 302"),
     "followup:my_decisions":      ("-",         "200 200 200 200 200 200 200 404 200 302"),
     # The person: the care team only (managers and admins hold no care role: need-to-know).
@@ -105,12 +105,12 @@ MATRIX = {
     # The meeting: everyone in the care team sees it once shared; steps are for some only
     # (a 302 back to the meeting with the reason for the others).
     "meeting_detail":             ("scheduled", "200 200 200 200 200 404 404 404 404 302"),
-    "meeting_consent":            ("scheduled", "200 200 200 200 200 404 404 404 404 302"),
+    # Changing the consent is for its recorder and the convener (here both the nurse);
+    # anyone in the care team may record that the person withdraws it.
+    "meeting_consent":            ("scheduled", "200 302 302 302 302 404 404 404 404 302"),
     "meeting_consent_withdraw":   ("scheduled", "200 200 200 200 200 404 404 404 404 302"),
     "meeting_convening_start":    ("scheduled", "405 405 405 405 405 405 405 404 405 302"),
-    "meeting_time":               ("convening", "200 302 302 302 302 404 404 404 404 302"),
     "meeting_invitations":        ("convening", "200 302 302 302 302 404 404 404 404 302"),
-    "meeting_invitations_send":   ("convening", "405 405 405 405 405 405 405 404 405 302"),
     "meeting_schedule":           ("convening", "200 200 302 302 302 404 404 404 404 302"),
     "meeting_participant_mode":   ("scheduled", "405 405 405 405 405 405 405 404 405 302"),
     "meeting_participant_remove": ("scheduled", "405 405 405 405 405 405 405 404 405 302"),
