@@ -269,12 +269,13 @@ def withdrawal_sentence(effects: dict) -> str:
             )
             % {"n": effects["pending"]}
         )
-    if effects["organisations"]:
+    if len(effects["organisations"]) > 1:
         parts.append(
             str(
                 _(
-                    "%(organisations)s no longer see the shared notes or the others' decisions; "
-                    "each organisation keeps its own decisions and their follow-up."
+                    "Each organisation (%(organisations)s) then sees only its own decisions and "
+                    "their follow-up; no one sees the shared notes, the summary or the others' "
+                    "parts any more."
                 )
             )
             % {"organisations": ", ".join(effects["organisations"])}
@@ -316,7 +317,10 @@ class InviteForm(LimitsMixin, forms.Form):
         label=_("Invite someone else"), queryset=Membership.objects.none(), required=False
     )
     other_mode = forms.ChoiceField(
-        label=_("Attends"), choices=Participant.Mode.choices, initial=Participant.Mode.IN_PERSON
+        label=_("Attends"),
+        choices=Participant.Mode.choices,
+        initial=Participant.Mode.IN_PERSON,
+        required=False,
     )
 
     def __init__(self, *args, meeting, proposed, pre_tick=True, exclude_user=None, **kwargs):
@@ -333,6 +337,7 @@ class InviteForm(LimitsMixin, forms.Form):
                 label=_("Attends"),
                 choices=Participant.Mode.choices,
                 initial=Participant.Mode.IN_PERSON,
+                required=False,
             )
         invited = meeting.participants.filter(removed_at__isnull=True, user__isnull=False)
         others = invitable_memberships(meeting).exclude(
@@ -348,16 +353,21 @@ class InviteForm(LimitsMixin, forms.Form):
         ]
 
     def chosen(self) -> list[tuple[User, Organisation, str, str]]:
+        in_person = Participant.Mode.IN_PERSON
         rows = [
-            (entry.member, entry.organisation, entry.role, self.cleaned_data[f"mode_{entry.pk}"])
+            (
+                entry.member,
+                entry.organisation,
+                entry.role,
+                self.cleaned_data.get(f"mode_{entry.pk}") or in_person,
+            )
             for entry in self.proposed
             if self.cleaned_data.get(f"entry_{entry.pk}")
         ]
         other = self.cleaned_data.get("other")
         if other is not None:
-            rows.append(
-                (other.user, other.organisation, other.role, self.cleaned_data["other_mode"])
-            )
+            mode = self.cleaned_data.get("other_mode") or in_person
+            rows.append((other.user, other.organisation, other.role, mode))
         return rows
 
 

@@ -368,6 +368,7 @@ def _stop(meeting: Meeting, *, actor, note: str) -> None:
         _transition(meeting, S.CLOSED, actor=actor, note=note)
         meeting.closed_at = timezone.now()
     elif note:
+        # An ended meeting keeps its state; the history says what happened to it.
         StateChange.objects.create(
             meeting=meeting, from_state=meeting.state, to_state=meeting.state, by=actor, note=note
         )
@@ -395,7 +396,11 @@ def consent_withdraw(*, actor: User, meeting: Meeting, note: str = "", request=N
                 user=actor, obj=consent, action="withdraw", before={"withdrawn": False},
                 after={"withdrawn": True, "withdrawal_note": note}, person=meeting.person,
             )  # fmt: skip
-        _stop(meeting, actor=actor, note=note or _("Consent withdrawn."))
+        _stop(
+            meeting,
+            actor=actor,
+            note=_("Consent withdrawn.") + (f" {note}" if note else ""),
+        )
         _changed(meeting, actor=actor, before=before, request=request, summary=False)
         audit.log_access(
             request, user=actor, person=meeting.person, action=AccessLog.Action.CONSENT, obj=meeting
@@ -412,8 +417,8 @@ def withdrawal_effects(meeting: Meeting) -> dict:
             for p in meeting.participants.filter(
                 removed_at__isnull=True, organisation__isnull=False
             ).select_related("organisation")
-            if p.organisation_id != meeting.initiator_organisation_id
         }
+        | {meeting.initiator_organisation.name}
     )
     consent = current_consent(meeting)
     return {
@@ -1335,6 +1340,10 @@ def decision_save(
         decision.save()
         # A changed decision needs a new confirmation from its organisation.
         DecisionConfirmation.objects.filter(meeting=meeting, organisation=organisation).delete()
+        if meeting.state == S.HELD:
+            # Entered after the meeting was marked held: its responsible is asked at 2 weeks
+            # and 2 months too (once per person, whenever the decision came).
+            notifications.followup_notices(meeting)
         meeting.content_version += 1
         meeting.save(update_fields=["content_version", "updated_at"])
         summary_changed(meeting)

@@ -529,9 +529,8 @@ def convening_start(request, pk):
     """ "I will convene": the nurse takes the meeting on (it leaves her colleagues'
     worklists) and goes on to the convening form."""
     meeting, ctx = _load(request, pk)
-    if refused := _refuse(request, ctx, "convening.start"):
-        return refused
     try:
+        # The service says why not, also when a colleague already took it on.
         services.convening_start(actor=request.user, meeting=meeting, request=request)
     except DomainError as exc:
         messages.error(request, str(exc.message))
@@ -622,7 +621,13 @@ def invitations(request, pk):
             "convening": convening,
             "participants": ctx.participants,
             "relatives": list(consent.relatives.all()) if consent else [],
-            "missing_roles": [Role(r).label for r in services.missing_standard_roles(meeting)],
+            # Roles not invited and not among those proposed below (ticked or not): no one
+            # in the care team has them.
+            "missing_roles": [
+                Role(r).label
+                for r in services.missing_standard_roles(meeting)
+                if r not in {entry.role for entry in proposed}
+            ],
             "options": options,
             "schedule_form": schedule_form,
             "mode_choices": Participant.Mode.choices,

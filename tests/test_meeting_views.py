@@ -501,9 +501,10 @@ def test_invitations_page_prechecks_proposed_and_lists_missing_roles(area, login
     entry_fields = [name for name in form.fields if name.startswith("entry_")]
     assert len(entry_fields) == 1 and form[entry_fields[0]].value() is True
     assert "checked" in html
+    # Warned about: the roles no one in the care team has (the physician is ticked above).
     missing = page.context["missing_roles"]
-    assert "Läkare" in missing or "Physician" in missing
-    assert len(missing) == 4  # physician (not yet invited), assessor, coordinator, contact
+    assert "Läkare" not in missing
+    assert len(missing) == 3  # assessor, coordinator, contact
 
 
 # --- autosave of agenda notes ---

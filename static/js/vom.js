@@ -31,7 +31,10 @@
     this.out.className = "form-text vom-limit";
     this.out.id = (field.id || field.name) + "-limit";
     this.out.setAttribute("aria-live", "polite");
-    field.insertAdjacentElement("afterend", this.out);
+    // After the field's own help text, if it has one (the limit is said there).
+    var next = field.nextElementSibling;
+    var anchor = next && next.classList.contains("form-text") ? next : field;
+    anchor.insertAdjacentElement("afterend", this.out);
     var described = field.getAttribute("aria-describedby");
     field.setAttribute("aria-describedby", (described ? described + " " : "") + this.out.id);
     var self = this;

@@ -161,7 +161,7 @@ def journey(async_unsafe, browser, live_server, e2e_settings):
 
 
 @pytest.fixture
-def mail(e2e_settings):
+def mail(e2e_settings, live_server):
     """The SMTP server on loopback that every email goes to, with the outbox delivered in
     the request that writes it (as `make run` does without Redis): the inbox is what each
     person received."""
@@ -171,6 +171,7 @@ def mail(e2e_settings):
 
     with smtp_server() as (inbox, port):
         use_smtp(e2e_settings, port)
+        e2e_settings.SITE_URL = live_server.url  # the links in the emails
         eager = app.conf.task_always_eager
         app.conf.task_always_eager = True
         try:

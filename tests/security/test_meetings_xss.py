@@ -125,7 +125,7 @@ def hostile(marea, canary, settings, tmp_path):
     decision = services.decision_save(
         actor=m.coordinator, meeting=meeting, organisation=m.home_help,
         category="extended_home_help", description=p["decision"], responsible=m.coordinator,
-        due_date=timezone.localdate() + dt.timedelta(days=3), person_answer="accepts",
+        due_date=timezone.localdate() + dt.timedelta(days=10), person_answer="accepts",
     )  # fmt: skip
     services.agreement_add(
         actor=m.nurse, meeting=meeting, kind="contingency", situation=p["situation"],
