@@ -4,7 +4,7 @@ services decide what is allowed and raise DomainError, which views put next to t
 import datetime as dt
 
 from django import forms
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -371,7 +371,21 @@ class InviteForm(LimitsMixin, forms.Form):
         return rows
 
 
-class ConveneForm(InviteForm):
+class DurationAndPlace(LimitsMixin, forms.Form):
+    """How long and where, when a time is fixed."""
+
+    duration_minutes = forms.IntegerField(
+        label=_("Duration (minutes)"), min_value=15, max_value=240, initial=60
+    )
+    location = forms.CharField(
+        label=_("Place"),
+        required=False,
+        max_length=300,
+        help_text=_("Leave empty for the person's home."),
+    )
+
+
+class ConveneForm(InviteForm, DurationAndPlace):
     """Convening in one form: whom to invite (proposed from the care team, editable) and the
     time agreed with the person, or two or three for the invitees to mark."""
 
@@ -385,15 +399,6 @@ class ConveneForm(InviteForm):
         ),
     )
     option_3 = LocalDateTimeField(label=_("A third possible time"), future=True, required=False)
-    duration_minutes = forms.IntegerField(
-        label=_("Duration (minutes)"), min_value=15, max_value=240, initial=60
-    )
-    location = forms.CharField(
-        label=_("Place"),
-        required=False,
-        max_length=300,
-        help_text=_("Leave empty for the person's home."),
-    )
     note = forms.CharField(
         label=_("How the time was agreed"),
         required=False,
@@ -430,18 +435,9 @@ class TimeOptionChoiceField(forms.ModelChoiceField):
         return label
 
 
-class ScheduleForm(LimitsMixin, forms.Form):
+class ScheduleForm(DurationAndPlace):
     option = TimeOptionChoiceField(
         label=_("Time"), queryset=None, empty_label=None, widget=forms.RadioSelect
-    )
-    duration_minutes = forms.IntegerField(
-        label=_("Duration (minutes)"), min_value=15, max_value=240, initial=60
-    )
-    location = forms.CharField(
-        label=_("Place"),
-        required=False,
-        max_length=300,
-        help_text=_("Leave empty for the person's home."),
     )
 
     def __init__(self, *args, options, **kwargs):
@@ -451,17 +447,10 @@ class ScheduleForm(LimitsMixin, forms.Form):
             self.fields["option"].initial = options[0].pk
 
 
-class RescheduleForm(LimitsMixin, forms.Form):
+class RescheduleForm(DurationAndPlace):
     starts_at = LocalDateTimeField(label=_("New time"), future=True)
-    duration_minutes = forms.IntegerField(
-        label=_("Duration (minutes)"), min_value=15, max_value=240
-    )
-    location = forms.CharField(
-        label=_("Place"),
-        required=False,
-        max_length=300,
-        help_text=_("Leave empty for the person's home."),
-    )
+
+    field_order = ["starts_at", "duration_minutes", "location"]
 
 
 class CancelForm(LimitsMixin, forms.Form):
@@ -472,7 +461,30 @@ class CancelForm(LimitsMixin, forms.Form):
     )
 
 
-class RespondForm(LimitsMixin, forms.Form):
+class TimeVotesMixin:
+    """One tick per proposed time that suits the invitee (`suits_<option pk>`), while the
+    time is not fixed yet."""
+
+    def add_time_votes(self, options, votes) -> None:
+        votes = votes or {}
+        self.option_names = []
+        for option in options:
+            name = f"suits_{option.pk}"
+            self.fields[name] = forms.BooleanField(
+                label=formats.date_format(timezone.localtime(option.starts_at), "l j F Y, H:i"),
+                required=False,
+                initial=votes.get(option.pk, False),
+            )
+            self.option_names.append((option.pk, name))
+
+    def suits(self) -> dict[int, bool]:
+        return {pk: bool(self.cleaned_data.get(name)) for pk, name in self.option_names}
+
+    def time_fields(self):
+        return [self[name] for _pk, name in self.option_names]
+
+
+class RespondForm(TimeVotesMixin, LimitsMixin, forms.Form):
     response = forms.ChoiceField(
         label=_("Your answer"),
         choices=[
@@ -488,19 +500,22 @@ class RespondForm(LimitsMixin, forms.Form):
 
     def __init__(self, *args, options=(), votes=None, **kwargs):
         super().__init__(*args, **kwargs)
-        votes = votes or {}
-        self.option_names = []
-        for option in options:
-            name = f"suits_{option.pk}"
-            self.fields[name] = forms.BooleanField(
-                label=timezone.localtime(option.starts_at).strftime("%Y-%m-%d %H:%M"),
-                required=False,
-                initial=votes.get(option.pk, False),
-            )
-            self.option_names.append((option.pk, name))
+        self.add_time_votes(options, votes)
 
-    def suits(self) -> dict[int, bool]:
-        return {pk: bool(self.cleaned_data.get(name)) for pk, name in self.option_names}
+
+class ReplyForm(TimeVotesMixin, forms.Form):
+    """The answer page reached from the email's signed link (no sign-in)."""
+
+    mode = forms.ChoiceField(
+        label=_("How will you take part?"),
+        choices=Participant.Mode.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    def __init__(self, *args, options=(), votes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_time_votes(options, votes)
 
 
 # --- 4. Preparation ---

@@ -533,6 +533,16 @@ class ConveneResult:
     scheduled: bool
 
 
+def _invite_all(actor, meeting: Meeting, invitees: list[Invitee], *, request) -> list:
+    return [
+        participant_invite(
+            actor=actor, meeting=meeting, user=i.user, organisation=i.organisation, role=i.role,
+            mode=i.mode, request=request,
+        )
+        for i in invitees
+    ]  # fmt: skip
+
+
 def _outbox_mark() -> int:
     """The newest outbox row now; with `_invited_since`, who was written an invitation by
     this step (the meeting is locked, so no one else writes its rows meanwhile)."""
@@ -580,13 +590,7 @@ def meeting_convene(
                 % {"state": locked.get_state_display()}
             )
         mark = _outbox_mark()
-        invited = [
-            participant_invite(
-                actor=actor, meeting=locked, user=i.user, organisation=i.organisation,
-                role=i.role, mode=i.mode, request=request,
-            )
-            for i in invitees
-        ]  # fmt: skip
+        invited = _invite_all(actor, locked, invitees, request=request)
         current = sorted(o.starts_at for o in locked.time_options.all())
         if current != times or note != locked.time_agreement_note:
             time_options_set(actor=actor, meeting=locked, options=times, note=note, request=request)
@@ -775,13 +779,7 @@ def invitees_add(
     with transaction.atomic():
         locked = _lock(meeting)
         mark = _outbox_mark()
-        invited = [
-            participant_invite(
-                actor=actor, meeting=locked, user=i.user, organisation=i.organisation,
-                role=i.role, mode=i.mode, request=request,
-            )
-            for i in invitees
-        ]  # fmt: skip
+        invited = _invite_all(actor, locked, invitees, request=request)
         messaged_ids = _invited_since(locked, mark)
         return ConveneResult(
             invited=invited,

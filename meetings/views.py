@@ -431,13 +431,8 @@ def consent_record(request, pk):
             services.consent_record(
                 actor=request.user,
                 meeting=meeting,
-                wants_meeting=data["wants_meeting"],
-                share_information=data["share_information"],
-                relatives=data["relatives"],
-                how=data["how"],
-                representative_name=data["representative_name"],
-                given_at=data["given_at"],
                 request=request,
+                **vars(_consent_answer(data)),
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

@@ -7,51 +7,21 @@ can point it at another participant. The pages show no health data and no addres
 forwarded email must not disclose more than the date and who convenes.
 """
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from vom.errors import DomainError
 
 from . import reply_links, services
+from .forms import ReplyForm
 from .models import Meeting, Participant, TimeVote
 
 R = Participant.Response
-
-
-class ReplyForm(forms.Form):
-    mode = forms.ChoiceField(
-        label=gettext_lazy("How will you take part?"),
-        choices=Participant.Mode.choices,
-        widget=forms.RadioSelect,
-        required=False,
-    )
-
-    def __init__(self, *args, options=(), votes=None, **kwargs):
-        """With proposed times (the time is not fixed yet): one tick per time that suits."""
-        super().__init__(*args, **kwargs)
-        votes = votes or {}
-        self.option_names = []
-        for option in options:
-            name = f"suits_{option.pk}"
-            self.fields[name] = forms.BooleanField(
-                label=formats.date_format(timezone.localtime(option.starts_at), "l j F Y, H:i"),
-                required=False,
-                initial=votes.get(option.pk, False),
-            )
-            self.option_names.append((option.pk, name))
-
-    def suits(self) -> dict[int, bool]:
-        return {pk: bool(self.cleaned_data.get(name)) for pk, name in self.option_names}
-
-    def time_fields(self):
-        return [self[name] for _pk, name in self.option_names]
 
 
 def _language(request, participant: Participant) -> str:
