@@ -61,6 +61,16 @@ def as_if_held_now(meeting: Meeting) -> Meeting:
     return Meeting.objects.get(pk=meeting.pk)
 
 
+def held_an_hour_ago(meeting: Meeting, *, by) -> Meeting:
+    """The meeting's time came and it was held (what the nurse does in her journey)."""
+    meeting = as_if_held_now(meeting)
+    now = timezone.now()
+    services.meeting_mark_held(
+        actor=by, meeting=meeting, actual_start=now - dt.timedelta(minutes=60), actual_end=now
+    )
+    return Meeting.objects.get(pk=meeting.pk)
+
+
 def propose_and_convene(person, *, nurse, relatives, times, invite_roles):
     """What the nurse did earlier through the pages (tested in the nurse's journey)."""
     meeting = services.meeting_initiate(
@@ -317,13 +327,7 @@ def test_the_coordinator_of_another_provider_keeps_her_own_after_withdrawal(jour
     coordinator.check("meeting page", widths=WIDTHS)
 
     # The meeting is held; each organisation enters its decision; it is closed.
-    meeting = as_if_held_now(meeting)
-    now = timezone.now()
-    services.meeting_mark_held(
-        actor=nurse_user, meeting=meeting, actual_start=now - dt.timedelta(minutes=60),
-        actual_end=now,
-    )  # fmt: skip
-    meeting = Meeting.objects.get(pk=meeting.pk)
+    meeting = held_an_hour_ago(meeting, by=nurse_user)
     coordinator.goto(f"/meetings/{meeting.pk}/day/")
     form = "#decision-form"
     page.select_option(f"{form} select[name=category]", "adjusted_home_help")
@@ -381,12 +385,7 @@ def test_the_relative_reads_the_summary_and_loses_access_when_left_out(journey, 
         person, nurse=nurse_user, relatives=[relative], times=[in_days(3)],
         invite_roles={Role.PHYSICIAN, Role.HOME_HELP_COORDINATOR},
     )  # fmt: skip
-    meeting = as_if_held_now(meeting)
-    now = timezone.now()
-    services.meeting_mark_held(
-        actor=nurse_user, meeting=meeting, actual_start=now - dt.timedelta(minutes=60),
-        actual_end=now,
-    )  # fmt: skip
+    meeting = held_an_hour_ago(meeting, by=nurse_user)
     relatives.relative_signin_send(
         actor=nurse_user, meeting=Meeting.objects.get(pk=meeting.pk), relative=relative
     )
