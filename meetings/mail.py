@@ -24,6 +24,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from participants.models import Membership
+from vom.textsafety import without_bidi_controls
 
 from . import ical, reply_links
 from .models import Meeting, OutboxMessage, Participant
@@ -415,10 +416,13 @@ def render_email(message: OutboxMessage) -> Rendered:
         if message.kind == Kind.RELATIVE_SIGNIN and not context["action_url"]:
             raise ValueError("a sign-in message needs payload['url'] or payload['path']")
         ics, method = _ics(message, context)
+        # Names and free text with bidirectional controls would read reversed.
         return Rendered(
-            subject=context["subject"],
-            text=_tidy(render_to_string("meetings/email/message.txt", context)),
-            html=render_to_string("meetings/email/message.html", context),
+            subject=without_bidi_controls(context["subject"]),
+            text=without_bidi_controls(
+                _tidy(render_to_string("meetings/email/message.txt", context))
+            ),
+            html=without_bidi_controls(render_to_string("meetings/email/message.html", context)),
             ics=ics,
             ics_method=method,
         )

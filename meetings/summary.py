@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from participants.models import CareTeamEntry, Membership, Organisation, Role
 from participants.pdf import PDF_BASE_URL, PDF_STATIC_URL, make_url_fetcher
+from vom.textsafety import without_bidi_controls
 
 from .choices import AgendaItem, AgreementKind
 from .models import (
@@ -304,34 +305,37 @@ def summary_context(meeting: Meeting, *, language: str, audience: str) -> dict:
                 agreements.append(row)
         groups = decision_groups(meeting)
         reasons = [str(r.get_code_display()) for r in meeting.reasons.all().order_by("code")]
-        return {
-            "audience": audience,
-            "language": language,
-            "meeting_id": meeting.pk,
-            "person_name": person.full_name,
-            "person_first_name": person.first_name,
-            "person_id_masked": person.personnummer_masked,
-            "start": timezone.localtime(start) if start else None,
-            "end": timezone.localtime(end) if end else None,
-            "place": meeting.place,
-            "meeting_kind": str(meeting.get_kind_display()),
-            "state": meeting.state,
-            "state_label": str(meeting.get_state_display()),
-            "held": meeting.state in SUMMARY_STATES,
-            "content_version": meeting.content_version,
-            "reasons": reasons,
-            "reason_text": meeting.reason_text,
-            "contributions": contributions,
-            "participants": participant_rows(meeting),
-            "notes": notes,
-            "decision_groups": groups,
-            "decision_count": sum(len(g.decisions) for g in groups),
-            "agreements": agreements,
-            "contingencies": contingencies,
-            "followup_dates": followup_dates(meeting),
-            "ways_in": ways_in(meeting, extra_org_ids={g.organisation_id for g in groups}),
-            "generated_at": timezone.localtime(),
-        }
+        # A right-to-left override in a name would print it reversed in the PDF.
+        return without_bidi_controls(
+            {
+                "audience": audience,
+                "language": language,
+                "meeting_id": meeting.pk,
+                "person_name": person.full_name,
+                "person_first_name": person.first_name,
+                "person_id_masked": person.personnummer_masked,
+                "start": timezone.localtime(start) if start else None,
+                "end": timezone.localtime(end) if end else None,
+                "place": meeting.place,
+                "meeting_kind": str(meeting.get_kind_display()),
+                "state": meeting.state,
+                "state_label": str(meeting.get_state_display()),
+                "held": meeting.state in SUMMARY_STATES,
+                "content_version": meeting.content_version,
+                "reasons": reasons,
+                "reason_text": meeting.reason_text,
+                "contributions": contributions,
+                "participants": participant_rows(meeting),
+                "notes": notes,
+                "decision_groups": groups,
+                "decision_count": sum(len(g.decisions) for g in groups),
+                "agreements": agreements,
+                "contingencies": contingencies,
+                "followup_dates": followup_dates(meeting),
+                "ways_in": ways_in(meeting, extra_org_ids={g.organisation_id for g in groups}),
+                "generated_at": timezone.localtime(),
+            }
+        )
 
 
 # --- The PDF ---

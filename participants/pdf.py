@@ -75,4 +75,8 @@ def make_url_fetcher():
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
+    from vom.textsafety import without_bidi_controls
+
+    # Names and free text with a right-to-left override would print reversed.
+    html = without_bidi_controls(html)
     return HTML(string=html, base_url=PDF_BASE_URL, url_fetcher=make_url_fetcher()).write_pdf()

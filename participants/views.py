@@ -28,6 +28,7 @@ from django_otp.util import random_hex
 
 from vom.errors import DomainError, apply_domain_error
 from vom.pagecache import cached_page
+from vom.textsafety import neutralise
 
 from . import audit, pagechanges, services
 from .extract import person_extract, person_extract_sections
@@ -591,11 +592,8 @@ def access_log_person(request, org_pk, person_pk):
 
 
 def csv_cell(value) -> str:
-    """A cell a spreadsheet shows as text: a leading = + - @ or control would be a formula."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
+    """A cell a spreadsheet shows as text, never a formula (vom.textsafety.neutralise)."""
+    return neutralise("" if value is None else str(value))
 
 
 class _Echo:

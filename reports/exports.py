@@ -33,21 +33,14 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from meetings.choices import MeetingKind, RaisedBy, Reason, Urgency
 from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt
 from participants.models import Organisation, Role
+from vom.textsafety import neutralise
 
 from .costs import MUNICIPAL, CostModel, side_of
 from .figures import Period, Report, without_jit
 from .suppression import SUPPRESSED
 
 CHUNK_SIZE = 2000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def neutralise(value):
-    """A text cell never starts a formula (CSV/spreadsheet formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _cell(value):

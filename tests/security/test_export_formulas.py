@@ -91,3 +91,26 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"),
+    [
+        (";=1+1", ";'=1+1"),  # a comma CSV split on semicolons by Swedish Excel
+        ("Möte, =HYPERLINK(1)", "Möte, '=HYPERLINK(1)"),
+        ("a\t+1", "a\t'+1"),
+        ("＝1+1", "'＝1+1"),  # full-width equals sign, read as = by Excel
+        ("＠SUM(A1)", "'＠SUM(A1)"),
+        ("rad ett\n=1+1", "rad ett\n'=1+1"),
+        ("Personen är på sjukhus; åter på måndag", "Personen är på sjukhus; åter på måndag"),
+    ],
+)
+def test_a_formula_is_neutralised_wherever_a_spreadsheet_would_split(text, safe):
+    from vom.textsafety import SPLITTERS, neutralise
+
+    assert neutralise(text) == safe
+    # However the line is split, no piece starts a formula.
+    import re
+
+    for piece in re.split(f"[{re.escape(SPLITTERS)}]", neutralise(text)):
+        assert piece.strip()[:1] not in set("=+-@＝＋－＠"), (text, piece)
