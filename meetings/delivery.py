@@ -279,8 +279,25 @@ def queue_delivery(message_id: int) -> None:
         logger.warning("could not queue outbox message %s; the sweep will send it", message_id)
 
 
+def may_resend(actor, message: OutboxMessage) -> bool:
+    """A meeting's messages: its convener. An account email: an administrator of an
+    organisation the recipient works for."""
+    if message.meeting_id is not None:
+        return message.meeting.convener_id == actor.pk
+    if message.kind not in (Kind.ACCOUNT_WELCOME, Kind.PASSWORD_RESET):
+        return False
+    from participants.models import Membership
+    from participants.selectors import admin_organisations
+
+    administered = [o.pk for o in admin_organisations(actor)]
+    return Membership.objects.filter(
+        user_id=message.recipient_user_id, organisation_id__in=administered
+    ).exists()
+
+
 def outbox_resend(*, actor, message_id: int, request=None) -> OutboxMessage:
-    """The convener sends a message that was not delivered once more."""
+    """The convener (or, for an account email, the administrator) sends a message that was
+    not delivered once more."""
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(of=("self",))
@@ -288,7 +305,7 @@ def outbox_resend(*, actor, message_id: int, request=None) -> OutboxMessage:
             .get(pk=message_id)
         )
         meeting = message.meeting
-        if meeting is None or meeting.convener_id != actor.pk:
+        if not may_resend(actor, message):
             raise DomainError(_("Only the convener can send a message again."))
         if message.status in (Status.PENDING, Status.SENDING, Status.SENT):
             return message  # a double click: it is already on its way
@@ -306,7 +323,7 @@ def outbox_resend(*, actor, message_id: int, request=None) -> OutboxMessage:
             action="update",
             before=previous,
             after={"status": message.status, "attempts": 0},
-            person=meeting.person,
+            person=meeting.person if meeting else None,
         )
         transaction.on_commit(lambda: queue_delivery(message.pk))
         return message

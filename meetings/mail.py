@@ -176,6 +176,22 @@ def _first_url(candidates: list[tuple[str, list]]) -> str:
     return settings.SITE_URL + "/"
 
 
+def _set_password_url(user) -> str:
+    """A fresh link to choose a password, made when the message is sent (never stored)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return settings.SITE_URL + path
+
+
 def _payload_url(message: OutboxMessage) -> str:
     url = message.payload.get("url") or ""
     path = message.payload.get("path") or ""
@@ -267,6 +283,25 @@ def _intro(message: OutboxMessage, context: dict) -> list[str]:
         ]
     if kind == Kind.SUMMARY_READY:
         return [_("The summary of the care meeting is ready to read.")]
+    if kind == Kind.ACCOUNT_WELCOME:
+        organisation = message.payload.get("organisation") or ""
+        return [
+            _("An account in VOM, care meetings in the home, has been made for you%(at)s.")
+            % {"at": (" " + _("at %(name)s") % {"name": organisation}) if organisation else ""},
+            _("Your username: %(username)s") % {"username": message.recipient_user.username},
+            _("Choose your password with the link below. It works for %(days)s days and once.")
+            % {"days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)},
+        ]
+    if kind == Kind.PASSWORD_RESET:
+        return [
+            _("Someone asked to choose a new password for your VOM account (%(username)s).")
+            % {"username": message.recipient_user.username},
+            _(
+                "If it was you, choose it with the link below; it works for %(days)s days and "
+                "once. If it was not you, do nothing: your password stays as it is."
+            )
+            % {"days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600)},
+        ]
     if kind == Kind.CONVENER_NEEDED:
         return [
             _(
@@ -299,6 +334,8 @@ def _subject(message: OutboxMessage, context: dict) -> str:
         Kind.RELATIVE_SIGNIN: _("Your sign-in link to VOM"),
         Kind.SUMMARY_READY: _("The summary of the care meeting is ready"),
         Kind.CONVENER_NEEDED: _("A care meeting in the home waits for a convener"),
+        Kind.ACCOUNT_WELCOME: _("Your account in VOM: choose a password"),
+        Kind.PASSWORD_RESET: _("Choose a new password for VOM"),
     }
     subject = subjects.get(message.kind, _("Message from VOM")) % {"date": date}
     return " ".join(subject.split())
@@ -317,7 +354,11 @@ def message_context(message: OutboxMessage) -> dict:
         "site_url": settings.SITE_URL,
         "action_url": _payload_url(message),
     }
+    if message.kind in (Kind.ACCOUNT_WELCOME, Kind.PASSWORD_RESET):
+        context["action_url"] = _set_password_url(message.recipient_user)
     if meeting is None:
+        context["intro"] = _intro(message, context)
+        context["subject"] = _subject(message, context)
         return context
     person = meeting.person
     everyone = _active_participants(meeting)

@@ -585,6 +585,8 @@ class OutboxMessage(models.Model):
         DECISION_OVERDUE = "decision_overdue", _("Decision overdue")
         RELATIVE_SIGNIN = "relative_signin", _("Sign-in link")
         CONVENER_NEEDED = "convener_needed", _("A meeting waits for a convener")
+        ACCOUNT_WELCOME = "account_welcome", _("New account: choose a password")
+        PASSWORD_RESET = "password_reset", _("Choose a new password")
         SUMMARY_READY = "summary_ready", _("Summary ready")
 
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)

@@ -240,6 +240,32 @@ def convener_needed(meeting: Meeting, organisation) -> int:
     return written
 
 
+ACCOUNT_KINDS = (Kind.ACCOUNT_WELCOME, Kind.PASSWORD_RESET)
+
+
+def account_email(user, kind: str, *, organisation=None) -> OutboxMessage | None:
+    """The email with a link to choose a password (a new account, or a reset asked for),
+    written in the caller's transaction like every other message, so a mail server that is
+    down delays it instead of losing it or failing the request. The link itself is made
+    when the message is sent (meetings.mail): no token is stored."""
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(kind)
+    if kind == Kind.ACCOUNT_WELCOME:
+        key = f"account_welcome:{user.pk}"  # one per account
+    else:
+        # One per user per five minutes: repeated presses of "send" send one.
+        key = f"password_reset:{user.pk}:{int(timezone.now().timestamp() // 300)}"
+    return enqueue(
+        kind=kind,
+        key=key,
+        meeting=None,
+        user=user,
+        to_address=user.email,
+        language=user.preferred_language,
+        payload={"organisation": organisation.name if organisation else ""},
+    )
+
+
 def cancel_pending_kind(participant: Participant, kind: str) -> int:
     return OutboxMessage.objects.filter(
         participant=participant, kind=kind, status=OutboxMessage.Status.PENDING

@@ -1,5 +1,6 @@
-"""The convener sends a message that was not delivered once more (the meeting page's
-"Not delivered" list, `meetings/includes/outbox_status.html`)."""
+"""A message that was not delivered, sent once more: by the convener from the meeting
+page's "Not delivered" list (`meetings/includes/outbox_status.html`), or an account email by
+the organisation's administrator from the staff list."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -20,10 +21,14 @@ from .selectors import get_meeting_for_user
 @require_POST
 @staff_required
 def outbox_resend(request, pk: int):
-    message = get_object_or_404(OutboxMessage.objects.only("pk", "meeting_id"), pk=pk)
-    if message.meeting_id is None:
-        raise Http404
-    meeting = get_meeting_for_user(request.user, message.meeting_id, request=request)
+    message = get_object_or_404(OutboxMessage.objects.select_related("meeting"), pk=pk)
+    if message.meeting_id is not None:
+        meeting = get_meeting_for_user(request.user, message.meeting_id, request=request)
+        fallback = reverse("meeting_detail", args=[meeting.pk])
+    elif delivery.may_resend(request.user, message):
+        fallback = reverse("home")
+    else:
+        raise Http404  # someone else's account email: as if it did not exist
     try:
         delivery.outbox_resend(actor=request.user, message_id=message.pk, request=request)
     except DomainError as exc:
@@ -34,5 +39,5 @@ def outbox_resend(request, pk: int):
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = reverse("meeting_detail", args=[meeting.pk])
+        target = fallback
     return redirect(target)

@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +29,18 @@ def limit_free_text(form: forms.BaseForm, names, max_length: int = FREE_TEXT_MAX
         field.max_length = max_length
         field.validators.append(MaxLengthValidator(max_length))
         field.widget.attrs["maxlength"] = str(max_length)
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """The reset link goes through the outbox like every other message: if the mail server
+    is down it is sent when it is back (with retries and a "not delivered" state), instead
+    of being lost while the page says it was sent."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email,
+                  to_email, html_email_template_name=None):  # fmt: skip
+        from meetings import notifications
+
+        notifications.account_email(context["user"], notifications.Kind.PASSWORD_RESET)
 
 
 class LoginForm(AuthenticationForm):

@@ -1,7 +1,6 @@
 """Everything that writes people data. Each service is atomic and leaves an audit trail."""
 
 import datetime as dt
-from urllib.parse import urlparse
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -216,30 +215,6 @@ def care_team_end(
         return locked
 
 
-def _send_set_password_email(user: User, request=None) -> None:
-    # PasswordResetForm skips users without a usable password, which is exactly a new user.
-    from django.conf import settings
-    from django.contrib.auth.tokens import default_token_generator
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.utils import translation
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
-    site = urlparse(settings.SITE_URL)
-    context = {
-        "user": user,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "token": default_token_generator.make_token(user),
-        "protocol": site.scheme,
-        "domain": site.netloc,
-    }
-    with translation.override(user.preferred_language):
-        subject = render_to_string("registration/welcome_subject.txt", context).strip()
-        body = render_to_string("registration/welcome_email.txt", context)
-    send_mail(subject, body, None, [user.email])
-
-
 def staff_create(
     *,
     actor: User,
@@ -288,7 +263,13 @@ def staff_create(
             person=None,
         )
         if new_user and email:
-            transaction.on_commit(lambda: _send_set_password_email(user, request))
+            # Through the outbox, in this transaction: a mail server that is down delays
+            # the link (the staff list shows it), it neither loses it nor fails the request.
+            from meetings import notifications
+
+            notifications.account_email(
+                user, notifications.Kind.ACCOUNT_WELCOME, organisation=organisation
+            )
         return membership
 
 

@@ -282,11 +282,23 @@ def _admin_organisation(request, org_pk) -> Organisation:
 @staff_required
 def staff_list(request, org_pk):
     organisation = _admin_organisation(request, org_pk)
-    memberships = (
+    memberships = list(
         Membership.objects.filter(organisation=organisation)
         .select_related("user")
         .order_by("-is_active", "user__last_name", "user__first_name", "role")
     )
+    # Whether each new account's link to choose a password went out (the outbox).
+    from meetings.models import OutboxMessage
+
+    welcome = {
+        m.recipient_user_id: m
+        for m in OutboxMessage.objects.filter(
+            kind=OutboxMessage.Kind.ACCOUNT_WELCOME,
+            recipient_user_id__in=[m.user_id for m in memberships],
+        ).only("pk", "status", "sent_at", "recipient_user_id", "last_error")
+    }
+    for membership in memberships:
+        membership.welcome = welcome.get(membership.user_id)
     return render(
         request,
         "participants/staff_list.html",
@@ -306,7 +318,13 @@ def staff_create(request, org_pk):
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            messages.success(request, _("The staff member was added."))
+            messages.success(
+                request,
+                _(
+                    "The staff member was added. A new account is sent a link to choose a "
+                    "password; the list shows when it has gone out."
+                ),
+            )
             return redirect("staff_list", org_pk=organisation.pk)
     return render(
         request, "participants/staff_form.html", {"form": form, "organisation": organisation}

@@ -73,6 +73,11 @@ def test_admin_adds_staff_who_gets_a_set_password_email(
     user = User.objects.get(username="nyanställd")
     assert not user.has_usable_password()
     assert Membership.objects.get(user=user).organisation == area.health_care
+    from meetings import delivery
+    from meetings.models import OutboxMessage
+
+    (row,) = OutboxMessage.objects.filter(kind="account_welcome", recipient_user=user)
+    assert delivery.deliver(row.pk) == "sent"
     assert len(mail.outbox) == 1
     assert "asa@example.org" in mail.outbox[0].to
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
