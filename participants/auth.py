@@ -12,16 +12,11 @@ class UsernameOrEmailBackend(ModelBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None
-        user_model = get_user_model()
-        login = username.strip()
-        if "@" in login:
-            candidates = list(user_model.objects.filter(email__iexact=login)[:2])
-            # An email shared by two accounts cannot identify one of them.
-            user = candidates[0] if len(candidates) == 1 else None
-        else:
-            user = user_model.objects.filter(username__iexact=login).first()
+        from .lockout import find_account
+
+        user = find_account(username)
         if user is None:
-            user_model().set_password(password)  # same work as a real check: no timing oracle
+            get_user_model()().set_password(password)  # same work as a real check: no oracle
             return None
         if user.check_password(password) and self.user_can_authenticate(user):
             return user

@@ -50,6 +50,22 @@ class LoginForm(AuthenticationForm):
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
 
+    def clean(self):
+        from . import lockout
+
+        # An account tried from many addresses takes one attempt per waiting time; the
+        # password is not even checked meanwhile (and the wait is the same for a name that
+        # has no account, so it tells nothing).
+        credentials = {"username": self.cleaned_data.get("username")}
+        wait = lockout.slowdown(self.request, credentials)
+        if wait and not lockout.is_locked(self.request, credentials):
+            raise forms.ValidationError(
+                _("Too many failed sign-ins for this account. Wait %(n)s seconds and try again.")
+                % {"n": wait},
+                code="slowdown",
+            )
+        return super().clean()
+
 
 class PersonForm(forms.ModelForm):
     personnummer = forms.CharField(

@@ -248,6 +248,13 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 AXES_FAILURE_LIMIT = _env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = _env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures are counted per account, whatever spelling or the email address was typed
+# (participants/lockout.py), and an account tried from many addresses is slowed down:
+# past SLOWDOWN_AFTER failures in all it takes one attempt per a doubling wait of at most
+# SLOWDOWN_MAX_SECONDS, so nobody can lock a named nurse out for long.
+AXES_USERNAME_CALLABLE = "participants.lockout.account_key"
+SLOWDOWN_AFTER = _env_int("SLOWDOWN_AFTER", 2 * AXES_FAILURE_LIMIT, minimum=1)
+SLOWDOWN_MAX_SECONDS = _env_int("SLOWDOWN_MAX_SECONDS", 60, minimum=1)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
