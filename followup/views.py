@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from meetings.forms import InitiativeForm
 from meetings.models import Meeting
 from meetings.permissions import MeetingContext
-from participants import audit, pagechanges
+from participants import audit
 from participants.models import AccessLog, Organisation
 from participants.selectors import (
     CARE_ROLES,
@@ -23,7 +23,6 @@ from participants.selectors import (
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
-from vom.pagecache import cached_page
 
 from . import charts, selectors, services
 from .forms import (
@@ -67,7 +66,6 @@ def _form_page(request, meeting, form, *, title, submit, template="followup/form
 
 
 @staff_required
-@cached_page(lambda request, pk: pagechanges.meeting_scope(pk))
 def followup_meeting(request, pk):
     ctx = _load_context(request, pk)
     meeting = ctx.meeting
@@ -321,9 +319,12 @@ def my_decisions(request):
     labels = dict(DecisionStatus.choices)
     for decision in page.object_list:
         decision.current_status_label = labels.get(decision.current_status, "")
-    persons = {d.meeting.person_id: d.meeting.person for d in page.object_list}
-    if persons:
-        audit.log_list(request, persons=persons.values(), object_type="meetings.decision")
+    audit.log_list(
+        request,
+        person_ids=[d.meeting.person_id for d in page.object_list],
+        list_name=AccessLog.ListName.DECISIONS,
+        object_type="meetings.decision",
+    )
     return render(
         request,
         "followup/my_decisions.html",

@@ -4,11 +4,12 @@ services decide what is allowed and raise DomainError, which views put next to t
 import datetime as dt
 
 from django import forms
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from participants.models import Membership, Organisation, Relative, Role, User
+from participants.models import CareTeamEntry, Membership, Organisation, Relative, Role, User
 from participants.selectors import CARE_ROLES
 from vom.errors import DomainError
 from vom.forms import LimitsMixin
@@ -672,15 +673,30 @@ class DecisionForm(LimitsMixin, forms.Form):
         label=_("The person's answer"), choices=PersonAnswer.choices, widget=forms.RadioSelect
     )
 
-    def __init__(self, *args, organisations, **kwargs):
+    def __init__(self, *args, organisations, meeting, user_ids=(), **kwargs):
+        """`responsible` is chosen among the staff around the person: the meeting's
+        participants, the person's current care team and `user_ids` (the user, a decision's
+        responsible), in a care role of an acting organisation. Not every member of the
+        organisation: a home health care organisation has thousands, and a select of all
+        of them made the meeting-day page heavy on a tablet in someone's home."""
         super().__init__(*args, **kwargs)
         org_ids = [o.pk for o in organisations]
         self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=org_ids)
         if len(org_ids) == 1:
             self.fields["organisation"].initial = org_ids[0]
             self.fields["organisation"].widget = forms.HiddenInput()
+        around = (
+            Q(pk__in=[pk for pk in user_ids if pk])
+            | Q(pk__in=meeting.participants.filter(removed_at__isnull=True).values("user_id"))
+            | Q(
+                pk__in=CareTeamEntry.objects.current()
+                .filter(person_id=meeting.person_id)
+                .values("member_id")
+            )
+        )
         self.fields["responsible"].queryset = (
-            User.objects.filter(
+            User.objects.filter(around)
+            .filter(
                 is_active=True,
                 memberships__is_active=True,
                 memberships__organisation_id__in=org_ids,

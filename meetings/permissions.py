@@ -46,7 +46,7 @@ class MeetingContext:
         `meetings_visible_to`)."""
         memberships = [m for m in active_memberships(user) if m.role in CARE_ROLES]
         team = frozenset(
-            meeting.person.care_team.current().values_list("organisation_id", flat=True)
+            meeting.person.care_team.current().order_by().values_list("organisation_id", flat=True)
         )
         participants = (
             active_participants(meeting)  # with user, organisation and relative, ordered
@@ -316,12 +316,17 @@ def require(ctx: MeetingContext, action: str, *, organisation_id: int | None = N
         raise DomainError(_("Only %(who)s can do this.") % {"who": rule.who_text})
 
 
-def allowed_actions(ctx: MeetingContext) -> set[str]:
-    """Actions (not organisation-scoped) the user may take now; templates show buttons."""
+def allowed_actions(ctx: MeetingContext, among=None) -> set[str]:
+    """Actions the user may take now (an organisation-scoped one if for any of their
+    organisations); templates show buttons. `among`: only these (a page that offers a few
+    need not read what the others depend on, such as the consent)."""
+    rules = PERMISSIONS.items() if among is None else ((a, PERMISSIONS[a]) for a in among)
     return {
-        action for action, rule in PERMISSIONS.items() if not rule.org_scoped and can(ctx, action)
-    } | {
         action
-        for action, rule in PERMISSIONS.items()
-        if rule.org_scoped and any(can(ctx, action, organisation_id=o) for o in ctx.care_org_ids)
+        for action, rule in rules
+        if (
+            can(ctx, action)
+            if not rule.org_scoped
+            else any(can(ctx, action, organisation_id=o) for o in ctx.care_org_ids)
+        )
     }

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from participants import audit, pagechanges
-from participants.models import Organisation, Role
+from participants import audit
+from participants.models import AccessLog, Organisation, Role
 from participants.selectors import (
     CARE_ROLES,
     active_memberships,
@@ -24,7 +24,6 @@ from participants.selectors import (
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error
-from vom.pagecache import cached_page
 
 from . import services
 from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
@@ -197,7 +196,12 @@ def meeting_list(request):
         state = ""
         meetings = meetings.filter(state__in=Meeting.OPEN_STATES + (S.HELD,))
     meetings = list(meetings.order_by("state", "starts_at", "-initiated_at")[:200])
-    audit.log_list(request, persons={m.person_id: m.person for m in meetings}.values())
+    audit.log_list(
+        request,
+        person_ids=[m.person_id for m in meetings],
+        list_name=AccessLog.ListName.MEETINGS,
+        object_type="meetings.meeting",
+    )
     return render(
         request,
         "meetings/meeting_list.html",
@@ -295,7 +299,6 @@ def _after_proposal(request, meeting, consent):
 
 
 @staff_required
-@cached_page(lambda request, pk: pagechanges.meeting_scope(pk))
 def meeting_detail(request, pk):
     # With person, organisation, initiator and convener, and the participants as listed.
     meeting, ctx = _load(request, pk, full=True)
@@ -969,8 +972,15 @@ def _agenda(meeting, notes, conflicts=None, invalid=None):
     return rows
 
 
+# What the meeting-day page offers.
+DAY_ACTIONS = (
+    "notes.edit", "private_topic.add", "decision.edit", "agreement.add", "decisions.confirm",
+    "meeting.mark_held",
+)  # fmt: skip
+
+
 def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=200):
-    actions = allowed_actions(ctx)
+    actions = allowed_actions(ctx, among=DAY_ACTIONS)
     participants = active_participants(meeting)
     notes = {n.item: n for n in meeting.agenda_notes.select_related("updated_by")}
     decisions = list(
@@ -1024,7 +1034,11 @@ def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=2
             else None,
             "by_org": by_org,
             "decision_form": DecisionForm(
-                organisations=acting, auto_id="decision-%s", initial={"responsible": ctx.user.pk}
+                organisations=acting,
+                meeting=meeting,
+                user_ids=[ctx.user.pk],
+                auto_id="decision-%s",
+                initial={"responsible": ctx.user.pk},
             )
             if acting and "decision.edit" in actions
             else None,
@@ -1210,7 +1224,13 @@ def decision_edit(request, pk, decision_pk=None):
         if refused := _refuse(request, ctx, "decision.edit", organisation_id=organisations[0].pk):
             return refused
         initial = {"responsible": request.user.pk}
-    form = DecisionForm(request.POST or None, organisations=organisations, initial=initial)
+    form = DecisionForm(
+        request.POST or None,
+        organisations=organisations,
+        meeting=meeting,
+        user_ids=[request.user.pk, initial["responsible"]],
+        initial=initial,
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

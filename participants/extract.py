@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessLog, ChangeRecord, Person, Relative, Role
+from .selectors import access_log_extract_rows
 from .services import PERSON_FIELDS, RELATIVE_FIELDS
 
 FORMAT = "vom-register-extract/1"
@@ -176,19 +177,23 @@ def access_log_section(person: Person) -> ExtractSection:
     roles = dict(Role.choices)
     actions = dict(AccessLog.Action.choices)
     outcomes = dict(AccessLog.Outcome.choices)
-    rows = (
-        AccessLog.objects.filter(person=person).select_related("organisation").order_by("at", "pk")
-    )
+    lists = dict(AccessLog.ListName.choices)
     data = [
         {
             "at": _plain(row.at),
             "organisation": row.organisation.name if row.organisation else None,
             "role": str(roles.get(row.role, row.role)),
             "action": str(actions.get(row.action, row.action)),
-            "object": _object_label(row.object_type) if row.object_type else None,
+            "object": (
+                str(lists.get(row.list_name, row.list_name))
+                if row.list_name
+                else _object_label(row.object_type)
+                if row.object_type
+                else None
+            ),
             "outcome": str(outcomes.get(row.outcome, row.outcome)),
         }
-        for row in rows.iterator(chunk_size=2000)
+        for row in access_log_extract_rows(person).iterator(chunk_size=2000)
     ]
     return ExtractSection(
         "access_log", _("Access log: who looked at the data, and when"), data, COMMON_LABELS

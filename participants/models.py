@@ -303,6 +303,18 @@ class AccessLog(models.Model):
         ALLOWED = "allowed", _("allowed")
         DENIED = "denied", _("denied")
 
+    class ListName(models.TextChoices):
+        """Which list a row of action "list" records; its persons are its `listed` rows."""
+
+        CASELOAD = "caseload", _("My persons")
+        SERVED = "served", _("Persons served by your organisations")
+        SEARCH = "search", _("Search")
+        WORKLIST = "worklist", _("What waits for you")
+        MEETINGS = "meetings", _("Meetings")
+        DECISIONS = "decisions", _("My decisions")
+        ACCESS_LOG = "access_log", _("Access log")
+        REVIEW_SAMPLE = "review_sample", _("Access log review")
+
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # No single-column indexes on user and person: the (user, at) and (person, at) indexes
     # serve every lookup by them, and each index costs every one of the rows a list writes.
@@ -335,6 +347,9 @@ class AccessLog(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.ALLOWED)
     request_id = models.CharField(max_length=32, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
+    # A list shown (action "list") is one row naming the list; each person it showed is an
+    # `AccessLogPerson` row, so the look at every one of them can be followed up.
+    list_name = models.CharField(max_length=16, blank=True, choices=ListName.choices)
 
     class Meta:
         ordering = ["-at"]
@@ -349,6 +364,36 @@ class AccessLog(models.Model):
     @property
     def role_label(self) -> str:
         return Role(self.role).label if self.role in Role.values else self.role
+
+
+class AccessLogPerson(models.Model):
+    """A person shown in the list that one access-log row records: the narrow rows that
+    let each person's log, the organisation's review, purge and the person's extract find
+    a list look as they find any other (`participants.selectors.looks_at`).
+
+    Append-only like the log: on PostgreSQL a trigger refuses UPDATE, and DELETE except by
+    the purge of log rows past retention (migration 0010). The key is the pair, and the
+    (person, log) index finds a person's looks; no id column, no foreign-key checks per row.
+    """
+
+    pk = models.CompositePrimaryKey("log", "person")
+    # DO_NOTHING: the log row is deleted only by the purge, which deletes these first.
+    log = models.ForeignKey(
+        AccessLog,
+        on_delete=models.DO_NOTHING,
+        related_name="listed",
+        db_index=False,
+        db_constraint=False,
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["person", "log"], name="accesslogperson_person_idx")]
+
+    def __str__(self):
+        return f"{self.log_id} {self.person_id}"
 
 
 class ChangeRecord(models.Model):
@@ -409,28 +454,3 @@ class AccessLogReview(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.completed_at is not None
-
-
-class PageChange(models.Model):
-    """One row per transaction and scope that changed what a page shows (vom/pagecache.py).
-
-    Written by PostgreSQL triggers (participants/pagechanges.py) on every table a cached page
-    reads, in the same transaction as the change, so it becomes visible exactly when the
-    change does. `scope` is the person whose data changed, or 0 for the directory (users,
-    organisations, memberships). Writers only insert: no writer waits for another. Old rows
-    are pruned (`pagechanges.prune`), keeping each scope's newest."""
-
-    txid = models.BigIntegerField()
-    scope = models.BigIntegerField()
-    at = models.DateTimeField(default=timezone.now)
-    # When pruning first saw the row (committed by then); see `pagechanges.prune`.
-    seen_at = models.DateTimeField(null=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["txid", "scope"], name="pagechange_txid_scope_uniq")
-        ]
-        indexes = [models.Index(fields=["scope", "id"], name="pagechange_scope_idx")]
-
-    def __str__(self):
-        return f"{self.scope}@{self.txid}"

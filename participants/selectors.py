@@ -9,13 +9,14 @@ not exist. Managers and organisation admins hold no care role and see no person'
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Right
 from django.http import Http404
 from django.utils import timezone
 
 from .models import (
     AccessLog,
+    AccessLogPerson,
     AccessLogReview,
     CareTeamEntry,
     Membership,
@@ -89,10 +90,22 @@ def get_person_and_team_for_user(user, pk, *, request=None) -> tuple[Person, lis
     care team) decided from the team the page shows, instead of a subquery before it."""
     org_ids = care_organisation_ids(user)
     try:
-        person = Person.objects.filter(pk=pk).first() if org_ids else None
-    except (ValueError, TypeError):
-        person = None
-    team = care_team_for(person) if person is not None else []
+        # The person with their current care team in one query: without a current entry
+        # nobody may see them.
+        team = list(
+            CareTeamEntry.objects.current()
+            .filter(person_id=int(pk))
+            .select_related("person", "organisation", "member")
+            .order_by("organisation__name", "role", "pk")
+            if org_ids
+            else ()
+        )
+    except (ValueError, TypeError, OverflowError):
+        team = []
+    person = team[0].person if team else None
+    for entry in team:
+        entry.person = person
+    _with_member_phones(team)
     if person is None or not org_ids & {entry.organisation_id for entry in team}:
         if request is not None:
             _log_denied(request, pk)
@@ -119,9 +132,15 @@ def _log_denied(request, pk) -> None:
 
 
 def named_persons(user) -> QuerySet[Person]:
-    """Persons whose care team names this user (their own caseload)."""
-    mine = CareTeamEntry.objects.current().filter(person=OuterRef("pk"), member=user)
-    return persons_visible_to(user).filter(Exists(mine))
+    """Persons whose current care team names this user in one of their care organisations
+    (their own caseload; such an entry is what makes the person visible to them). Found
+    from the user's entries (index careteam_member_person_idx), not by testing every person
+    the organisation serves."""
+    org_ids = care_organisation_ids(user)
+    if not org_ids:
+        return Person.objects.none()
+    mine = CareTeamEntry.objects.current().filter(member=user, organisation_id__in=org_ids)
+    return Person.objects.filter(pk__in=mine.values("person_id"))
 
 
 def search_persons(user, query: str, *, everyone: bool = False) -> QuerySet[Person]:
@@ -140,7 +159,13 @@ def search_persons(user, query: str, *, everyone: bool = False) -> QuerySet[Pers
                 persons = persons.filter(
                     Q(first_name__icontains=word) | Q(last_name__icontains=word)
                 )
-    return persons.order_by("last_name", "first_name", "pk")
+    return persons.order_by("last_name", "first_name", "pk").only(*PERSON_LIST_FIELDS)
+
+
+# What a list of persons shows (participants/home.html): name, masked number, address.
+PERSON_LIST_FIELDS = (
+    "pk", "first_name", "last_name", "personnummer", "street_address", "postal_code", "city",
+)  # fmt: skip
 
 
 def care_team_for(person: Person, day: dt.date | None = None) -> list[CareTeamEntry]:
@@ -151,6 +176,10 @@ def care_team_for(person: Person, day: dt.date | None = None) -> list[CareTeamEn
         .select_related("organisation", "member")
         .order_by("organisation__name", "role", "pk")
     )
+    return _with_member_phones(team)
+
+
+def _with_member_phones(team: list[CareTeamEntry]) -> list[CareTeamEntry]:
     member_ids = {entry.member_id for entry in team if entry.member_id}
     phones = {}
     if member_ids:
@@ -251,11 +280,77 @@ def persons_served_by(organisation: Organisation) -> QuerySet[Person]:
     return Person.objects.filter(Exists(served))
 
 
+def looks_at(persons: Person | QuerySet[Person]) -> QuerySet:
+    """The ids of the access-log rows that looked at this person (or at any of these
+    persons): the rows that name them and the lists that showed them (`AccessLogPerson`).
+    Every reader of a person's log finds their looks through this."""
+    if isinstance(persons, Person):
+        own = AccessLog.objects.filter(person=persons)
+        listed = AccessLogPerson.objects.filter(person=persons)
+    else:
+        own = AccessLog.objects.filter(person__in=persons.values("pk"))
+        listed = AccessLogPerson.objects.filter(person__in=persons.values("pk"))
+    return own.order_by().values("pk").union(listed.order_by().values("log_id"), all=True)
+
+
+def with_listed_persons(rows: QuerySet[AccessLog]) -> QuerySet[AccessLog]:
+    """`rows` with the persons each list row showed (`row.listed.all()`, by name)."""
+    return rows.prefetch_related(
+        Prefetch(
+            "listed",
+            queryset=AccessLogPerson.objects.select_related("person").order_by(
+                "person__last_name", "person__first_name", "person_id"
+            ),
+        )
+    )
+
+
+def show_listed_persons(organisation: Organisation, rows) -> list[int]:
+    """Set `row.listed_shown` on a page of log rows (`with_listed_persons`): the persons of
+    a list row that the organisation's review may show, which is all of them when its own
+    staff looked, and otherwise those it serves or has served (another organisation's list
+    is in its log for those only). Returns the ids of every person the page shows."""
+    rows = list(rows)
+    others = {
+        listed.person_id
+        for row in rows
+        if row.organisation_id != organisation.pk
+        for listed in row.listed.all()
+    }
+    served = set(
+        CareTeamEntry.objects.filter(organisation=organisation, person_id__in=others)
+        .values_list("person_id", flat=True)
+        .distinct()
+        if others
+        else ()
+    )
+    person_ids = []
+    for row in rows:
+        row.listed_shown = [
+            listed.person
+            for listed in row.listed.all()
+            if row.organisation_id == organisation.pk or listed.person_id in served
+        ]
+        if row.person_id:
+            person_ids.append(row.person_id)
+        person_ids.extend(person.pk for person in row.listed_shown)
+    return person_ids
+
+
 def access_log_for_organisation(organisation: Organisation) -> QuerySet[AccessLog]:
     """What an organisation's admin reviews: every access to the persons it serves or has
-    served (by any organisation), and everything its own staff looked at."""
-    served = CareTeamEntry.objects.filter(person=OuterRef("person"), organisation=organisation)
-    return AccessLog.objects.filter(Q(organisation=organisation) | Exists(served))
+    served (by any organisation), a list that showed one of them included, and everything
+    its own staff looked at."""
+    served = CareTeamEntry.objects.filter(organisation=organisation)
+    return AccessLog.objects.filter(
+        Q(organisation=organisation)
+        | Exists(served.filter(person=OuterRef("person")))
+        | Exists(
+            AccessLogPerson.objects.filter(
+                log=OuterRef("pk"), person__in=served.values("person_id")
+            )
+        )
+    )
 
 
 def search_access_log(
@@ -271,17 +366,30 @@ def search_access_log(
     person = (person or "").strip()
     if person:
         digits = person.replace("-", "")
+        matching = Person.objects.all()
         if digits.isdigit() and len(digits) in (4, 10):
-            rows = rows.filter(person__personnummer__endswith=digits)
+            matching = matching.filter(personnummer__endswith=digits)
         elif digits.isdigit() and len(digits) == 12:
-            rows = rows.filter(person__personnummer=digits)
+            matching = matching.filter(personnummer=digits)
         elif digits.isdigit():
-            rows = rows.filter(person_id=int(digits[:18]))  # a record id; bigint has 18 digits
+            matching = matching.filter(pk=int(digits[:18]))  # a record id; bigint has 18 digits
         else:
             for word in person.split():
-                rows = rows.filter(
-                    Q(person__first_name__icontains=word) | Q(person__last_name__icontains=word)
+                matching = matching.filter(
+                    Q(first_name__icontains=word) | Q(last_name__icontains=word)
                 )
+        # A list by another organisation is in this log for the persons this one serves: its
+        # other persons are not this organisation's to search for.
+        served = CareTeamEntry.objects.filter(organisation=organisation).values("person_id")
+        listed = AccessLogPerson.objects.filter(person__in=matching.values("pk")).filter(
+            Q(log__organisation=organisation) | Q(person__in=served)
+        )
+        rows = rows.filter(
+            pk__in=AccessLog.objects.filter(person__in=matching.values("pk"))
+            .order_by()
+            .values("pk")
+            .union(listed.order_by().values("log_id"), all=True)
+        )
     user = (user or "").strip()
     if user:
         for word in user.split():
@@ -296,7 +404,9 @@ def search_access_log(
         rows = rows.filter(at__lt=start_of_day(date_to + dt.timedelta(days=1)))
     if action:
         rows = rows.filter(action=action)
-    return rows.select_related("user", "organisation", "person").order_by("-at", "-pk")
+    return with_listed_persons(rows.select_related("user", "organisation", "person")).order_by(
+        "-at", "-pk"
+    )
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
@@ -312,9 +422,12 @@ def get_served_person_for_admin(organisation: Organisation, person_pk) -> Person
 
 
 def access_log_extract_rows(person: Person) -> QuerySet[AccessLog]:
-    """Every logged access to the person, oldest first, for the extract the person is given."""
+    """Every logged access to the person, oldest first, for the extract the person is
+    given: the lists that showed them included (`looks_at`)."""
     return (
-        AccessLog.objects.filter(person=person).select_related("organisation").order_by("at", "pk")
+        AccessLog.objects.filter(pk__in=looks_at(person))
+        .select_related("organisation")
+        .order_by("at", "pk")
     )
 
 
@@ -331,7 +444,7 @@ def get_review_for_admin(organisation: Organisation, review_pk) -> AccessLogRevi
 
 def review_sample_rows(review: AccessLogReview) -> list[AccessLog]:
     return list(
-        AccessLog.objects.filter(pk__in=review.sample_ids)
+        with_listed_persons(AccessLog.objects.filter(pk__in=review.sample_ids))
         .select_related("user", "organisation", "person")
         .order_by("at", "pk")
     )

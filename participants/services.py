@@ -12,6 +12,7 @@ from vom.errors import DomainError
 from . import audit
 from .models import (
     AccessLog,
+    AccessLogPerson,
     AccessLogReview,
     CareTeamEntry,
     Membership,
@@ -515,10 +516,12 @@ def access_review_complete(
 def access_log_purge(*, dry_run: bool, years: int | None = None) -> tuple[int, dt.datetime]:
     """Delete access-log rows older than AUDIT_RETENTION_YEARS; return (count, cutoff).
 
-    On PostgreSQL the append-only trigger (migration 0004) lets these DELETEs through only
-    because this transaction declares the cutoff with a transaction-local setting, and only
-    for rows older than it and at least five years old. The setting is cleared straight after
-    the one DELETE statement, so nothing else in the transaction can use it.
+    On PostgreSQL the append-only triggers (migrations 0004 and 0010) let these DELETEs
+    through only because this transaction declares the cutoff with a transaction-local
+    setting, and only for rows older than it and at least five years old (for a list's
+    persons: whose log row is). The setting is cleared straight after the two DELETE
+    statements, so nothing else in the transaction can use it. A list's persons go first,
+    while their log row is there for the trigger to check.
     """
     from django.conf import settings
     from django.db import connection
@@ -531,6 +534,12 @@ def access_log_purge(*, dry_run: bool, years: int | None = None) -> tuple[int, d
         old_rows = AccessLog.objects.filter(at__lt=cutoff)
         if dry_run:
             return old_rows.count(), cutoff
+
+        def delete() -> int:
+            AccessLogPerson.objects.filter(log__in=old_rows.values("pk")).delete()
+            count, _by_model = old_rows.delete()
+            return count
+
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -538,11 +547,11 @@ def access_log_purge(*, dry_run: bool, years: int | None = None) -> tuple[int, d
                     [cutoff.isoformat()],
                 )
                 try:
-                    count, _by_model = old_rows.delete()
+                    count = delete()
                 finally:
                     cursor.execute("SELECT set_config('vom.accesslog_purge_before', '', true)")
         else:
-            count, _by_model = old_rows.delete()
+            count = delete()
         return count, cutoff
 
 

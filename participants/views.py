@@ -27,10 +27,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from vom.errors import DomainError, apply_domain_error
-from vom.pagecache import cached_page
 from vom.textsafety import neutralise
 
-from . import audit, pagechanges, services
+from . import audit, services
 from .extract import person_extract, person_extract_sections
 from .forms import (
     AccessLogFilterForm,
@@ -62,6 +61,7 @@ from .selectors import (
     search_access_log,
     search_persons,
     second_factor_required,
+    show_listed_persons,
 )
 
 
@@ -84,14 +84,6 @@ def healthz(request):
 
 
 @login_required
-@cached_page(
-    lambda request: (
-        None
-        if request.GET.get("q") or request.GET.get("all")
-        else pagechanges.user_scope(request.user.pk)
-    ),
-    required=False,
-)
 def home(request):
     if not is_staff_member(request.user) and hasattr(request.user, "relative"):
         # Relatives have their own area; the staff start page is not for them.
@@ -103,7 +95,17 @@ def home(request):
     everyone = request.GET.get("all") == "1"
     persons = search_persons(request.user, query, everyone=everyone)
     page = Paginator(persons, 25).get_page(request.GET.get("page"))
-    audit.log_list(request, persons=page.object_list)
+    audit.log_list(
+        request,
+        person_ids=[person.pk for person in page.object_list],
+        list_name=(
+            AccessLog.ListName.SEARCH
+            if query
+            else AccessLog.ListName.SERVED
+            if everyone
+            else AccessLog.ListName.CASELOAD
+        ),
+    )
     return render(
         request,
         "participants/home.html",
@@ -136,7 +138,6 @@ def _care_memberships(user):
 
 
 @staff_required
-@cached_page(lambda request, pk: pagechanges.person_scope(pk))
 def person_detail(request, pk):
     person, team = get_person_and_team_for_user(request.user, pk, request=request)
     audit.log_access(
@@ -500,10 +501,10 @@ def access_log(request, org_pk):
     filters = form.cleaned_data if form.is_valid() else {}
     rows = search_access_log(organisation, **filters)
     page = Paginator(rows, ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    persons = {row.person_id: row.person for row in page.object_list if row.person_id}
     audit.log_list(
         request,
-        persons=persons.values(),
+        person_ids=show_listed_persons(organisation, page.object_list),
+        list_name=AccessLog.ListName.ACCESS_LOG,
         membership=_admin_membership(request, organisation),
         object_type="participants.accesslog",
     )
@@ -567,7 +568,8 @@ def access_review(request, org_pk, review_pk):
     rows = review_sample_rows(review)
     audit.log_list(
         request,
-        persons={row.person_id: row.person for row in rows if row.person_id}.values(),
+        person_ids=show_listed_persons(organisation, rows),
+        list_name=AccessLog.ListName.REVIEW_SAMPLE,
         membership=_admin_membership(request, organisation),
         object_type="participants.accesslog",
     )

@@ -1,14 +1,20 @@
-"""`make bench`: the product's pages under load against a bare Django baseline.
+"""`make bench`: the product under a day's load against a bare Django baseline.
 
 Builds (or reuses) a PostgreSQL database with a large area, starts gunicorn with two
-workers on 127.0.0.1, and loads each page with wrk as a logged-in user (16 connections, a
-fixed duration). Prints one line per page:
+workers on 127.0.0.1 and loads it with wrk (16 connections, a fixed duration) with the mix
+of scripts/bench_mix.py: over 30 signed-in staff of different organisations and roles on
+their own caseloads, distinct persons and meetings, about 5 % writes. Prints one line per
+measure:
 
-    bench <page> rps=<n> p50_ms=<n> p99_ms=<n> ratio=<rps / baseline rps>
+    bench mix rps=<n> p50_ms=<n> p99_ms=<n> ratio=<rps / baseline rps>
+    bench mix_<kind> n=<n> rps=<n> p50_ms=<n> p99_ms=<n> ratio=<baseline ms / kind ms>
+    bench cold_render <kind> ms_median=<n> ms_p99=<n> queries=<n> records=<n>
 
-where the baseline is the bare view measured just before and just after the page (the
-machine's speed drifts), then the timings of the other measured operations. All traffic
-goes to 127.0.0.1 and every step has a time limit.
+where the baseline is the bare view measured just before and just after the load (the
+machine's speed drifts), then the timings of the other measured operations.
+BENCH_ONLY=mix,cold (or a page: worklist, person, meeting, followup, dashboard, loaded
+alone as one user) measures only those. All traffic goes to 127.0.0.1 and every step has
+a time limit.
 """
 
 import os
@@ -18,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -30,9 +37,11 @@ PERSONS = int(os.environ.get("BENCH_PERSONS", "100000"))
 MEETINGS = int(os.environ.get("BENCH_MEETINGS", "200000"))
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
-# BENCH_ONLY=worklist,person: only these pages, without the other operations (a quicker run
-# while working on one page).
+# BENCH_ONLY=mix,cold or single pages (worklist, person, ...): only these, without the other
+# operations (a quicker run while working on one page). The full run: the mix, the cold
+# renders and the other operations.
 ONLY = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+MIX_PARTS = ("mix", "cold")
 
 ENV = {
     **os.environ,
@@ -110,19 +119,10 @@ def setup_django():
 
 
 def steady_state() -> None:
-    """The database as a running deployment has it hours after the seed: the hourly job
-    has pruned the page-change rows to each scope's newest (the seed writes several per
-    person; twice, as the job marks rows seen before it deletes them, with no wait, as no
-    page is cached yet), autovacuum has updated the statistics and visibility map, and a
-    checkpoint has written the seed's pages (right after a seed, the checkpointer writing
-    gigabytes while wrk runs gave the start page a p99 of 163 ms)."""
-    from django.db import connection
-
-    from participants.pagechanges import prune
-
-    for _ in range(2):
-        prune(after_seconds=0, seen_seconds=0)
-    connection.close()
+    """The database as a running deployment has it hours after the seed: autovacuum has
+    updated the statistics and visibility map, and a checkpoint has written the seed's
+    pages (right after a seed, the checkpointer writing gigabytes while wrk runs gave the
+    start page a p99 of 163 ms)."""
     import psycopg2
 
     conn = psycopg2.connect(f"{PG}/{DB_NAME}")
@@ -136,12 +136,14 @@ def steady_state() -> None:
     conn.close()
 
 
-def wrk(url: str, cookie: str | None) -> dict:
+def wrk(url: str, cookie: str | None, *, script: str | None = None, env=None) -> dict:
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "--timeout", "5s"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    if script:
+        command += ["-s", script]
     output = subprocess.run(
-        [*command, url], capture_output=True, text=True, timeout=120, check=True
+        [*command, url], capture_output=True, text=True, timeout=120, check=True, env=env
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
@@ -157,6 +159,52 @@ def wrk(url: str, cookie: str | None) -> dict:
         "p99": percentile("99"),
         "errors": int(non_2xx.group(1)) if non_2xx else 0,
     }
+
+
+# --- The day's mix and the cold renders (scripts/bench_mix.py, bench_cold.py) ---
+
+
+def run_mix(base: str, baselines: list[float], access_log: Path) -> None:
+    """The mix between two runs of the bare view; its line, and one per kind inside it."""
+    import bench_mix
+
+    schedule = access_log.parent / "mix.tsv"
+    seconds = float(DURATION.rstrip("s"))
+    # Long enough that no thread comes round to its first request again (an autosave sent
+    # twice with the same revision is a conflict, as it would be for a browser).
+    staff, samples = bench_mix.build_mix(schedule, requests=int(seconds * 2500) + 1000)
+    print("bench mix_staff " + " ".join(f"{k}={v}" for k, v in staff.items()), flush=True)
+    bench_mix.check(base, samples)
+    _rows, mark = bench_mix.read_access_log(access_log)
+    before = wrk(f"{base}/bench/baseline", None)
+    rows, mark = bench_mix.read_access_log(access_log, mark)
+    baseline_rows = rows
+    script = str(ROOT / "scripts" / "bench_mix.lua")
+    result = wrk(base, None, script=script, env={**os.environ, "BENCH_MIX_FILE": str(schedule)})
+    mix_rows, mark = bench_mix.read_access_log(access_log, mark)
+    after = wrk(f"{base}/bench/baseline", None)
+    rows, mark = bench_mix.read_access_log(access_log, mark)
+    baseline_rows += rows
+    baselines += [before["rps"], after["rps"]]
+    reference = (before["rps"] + after["rps"]) / 2
+    errors = sum(1 for _kind, status, _ms in mix_rows if status >= 400)
+    print(
+        f"bench mix rps={result['rps']:.0f} p50_ms={result['p50']:.1f} "
+        f"p99_ms={result['p99']:.1f} ratio={result['rps'] / reference:.2f}"
+        f"{f' errors={errors}' if errors else ''}",
+        flush=True,
+    )
+    for line in bench_mix.kind_stats(mix_rows, seconds, bench_mix.mean_ms(baseline_rows)):
+        print(line, flush=True)
+
+
+def cold_render() -> None:
+    """In its own process (warm, nothing of these records seen before)."""
+    result = subprocess.run(
+        [PYTHON, str(ROOT / "scripts" / "bench_cold.py")],
+        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    print(result.stdout.strip() or f"bench cold_render failed: {result.stderr[-800:]}", flush=True)
 
 
 def main() -> int:
@@ -186,8 +234,11 @@ def main() -> int:
     steady_state()
     from bench_targets import measure_operations, targets  # noqa: E402 - needs Django set up
 
-    pages, cookies = targets(ONLY)
+    pages, cookies = targets([name for name in ONLY if name not in MIX_PARTS])
+    if not ONLY or set(ONLY) & set(MIX_PARTS):
+        pages = {name: page for name, page in pages.items() if name in ONLY}
     port = free_port()
+    access_log = Path(tempfile.mkdtemp(prefix="vom-bench-")) / "access.log"
     base = f"http://127.0.0.1:{port}"
     worker = None
     if use_redis:
@@ -202,7 +253,9 @@ def main() -> int:
     step(f"starting gunicorn (2 workers) on {base}")
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "vom.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+         # Path, status and microseconds of every request: the mix's kinds (bench_mix).
+         "--access-logfile", str(access_log), "--access-logformat", "%(U)s %(s)s %(D)s"],
         cwd=ROOT, env=ENV, start_new_session=True,
     )  # fmt: skip
     try:
@@ -249,7 +302,11 @@ def main() -> int:
                 f"p99_ms={result['p99']:.1f} ratio={result['rps'] / reference:.2f}{errors}",
                 flush=True,
             )
+        if not ONLY or "mix" in ONLY:
+            run_mix(base, baselines, access_log)
         print(f"bench baseline_runs rps={','.join(f'{rps:.0f}' for rps in baselines)}", flush=True)
+        if not ONLY or "cold" in ONLY:
+            cold_render()
         for line in [] if ONLY else measure_operations(base, cookies, wrk):
             print(line, flush=True)
     finally:

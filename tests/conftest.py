@@ -57,9 +57,9 @@ def redis_url():
 
 
 def use_shared_cache(settings, redis_url) -> None:
-    """Settings as with CACHE_URL on Redis (docker-compose.yml): sessions and signed-in
-    users read from the cache. Redis database 11; test databases reuse primary keys between
-    runs, so every test gets a key prefix of its own."""
+    """Settings as with CACHE_URL on Redis (docker-compose.yml): sessions read through the
+    cache, report figures kept in it. Redis database 11; test databases reuse primary keys
+    between runs, so every test gets a key prefix of its own."""
     import secrets
 
     base = redis_url.rsplit("/", 1)[0]
@@ -71,20 +71,6 @@ def use_shared_cache(settings, redis_url) -> None:
         }
     }
     settings.SESSION_ENGINE = "vom.sessions"
-    settings.AUTH_CACHE_SECONDS = 60
-
-
-def cache_signed_in_user(client, user) -> None:
-    """As on any request after the login's first half minute: the login's "changed" mark
-    has expired and the next request puts the user in the auth cache."""
-    from django.core.cache import cache
-    from django.urls import reverse
-
-    from participants.auth import auth_cache_key
-
-    cache.delete(auth_cache_key(user.pk))
-    assert client.get(reverse("home")).status_code == 200
-    assert cache.get(auth_cache_key(user.pk)).pk == user.pk
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from participants.models import AccessLog
+from participants.models import AccessLog, AccessLogPerson
 
 from .conftest import require_postgres, require_service
 
@@ -133,10 +133,23 @@ def test_retention_setting_cannot_be_below_five_years():
     assert "AUDIT_RETENTION_YEARS must be at least 5" in result.stderr
 
 
-def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
-    """audit.log_list writes its rows with one multi-row INSERT on PostgreSQL: every column as
-    one row per person written through the ORM would have it."""
+def _list_request(user, request_id: str):
     from django.test import RequestFactory
+
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
+    request.user, request.request_id = user, request_id
+    return request
+
+
+def _listed_row(area, *persons, years_ago: float = 0) -> AccessLog:
+    row = _row(area, years_ago=years_ago)
+    AccessLogPerson.objects.bulk_create(AccessLogPerson(log=row, person=p) for p in persons)
+    return row
+
+
+def test_a_list_is_one_row_and_its_persons_in_one_statement(area):
+    """audit.log_list writes one row naming the list and one narrow row per person it
+    showed; on PostgreSQL in one statement, with every column as the ORM would write it."""
     from django.test.utils import CaptureQueriesContext
 
     from participants import audit
@@ -144,52 +157,96 @@ def test_a_listed_page_logs_one_row_per_person_in_one_statement(postgres, area):
     from .factories import PersonFactory
 
     others = [PersonFactory() for _ in range(3)]
-    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
-    request.user = area.alice
-    request.request_id = "a" * 32
+    request = _list_request(area.alice, "a" * 32)
     before = timezone.now()
     with CaptureQueriesContext(connection) as queries:
-        audit.log_list(request, persons=[area.person, *others])
-    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 1
-    rows = list(AccessLog.objects.filter(request_id="a" * 32).order_by("pk"))
-    assert [row.person_id for row in rows] == [area.person.pk, *(p.pk for p in others)]
-    for row in rows:
-        assert row.object_id == str(row.person_id)
-        assert row.user_id == area.alice.pk
-        assert row.organisation_id == area.health_care.pk
-        assert row.role == "nurse"
-        assert row.action == AccessLog.Action.LIST
-        assert row.object_type == "participants.person"
-        assert row.outcome == AccessLog.Outcome.ALLOWED
-        assert row.ip == "192.0.2.7"
-        assert before <= row.at <= timezone.now()
-    audit.log_list(request, persons=[])  # nothing listed, nothing written
-    assert AccessLog.objects.filter(request_id="a" * 32).count() == 4
-    # A second list on the same page (the worklist under the caseload) adds only the persons
-    # not logged yet; another request logs them all again.
-    newcomer = PersonFactory()
-    audit.log_list(request, persons=[others[0], newcomer, newcomer])
-    assert AccessLog.objects.filter(request_id="a" * 32).count() == 5
-    again = RequestFactory().get("/")
-    again.user, again.request_id = area.alice, "b" * 32
-    audit.log_list(again, persons=[area.person, newcomer])
-    assert AccessLog.objects.filter(request_id="b" * 32).count() == 2
+        audit.log_list(
+            request,
+            person_ids=[area.person.pk, *(p.pk for p in others), others[0].pk],
+            list_name=AccessLog.ListName.CASELOAD,
+        )
+    if connection.vendor == "postgresql":
+        writes = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+        assert len(writes) == 1, writes
+    row = AccessLog.objects.get(request_id="a" * 32)
+    assert row.person_id is None
+    assert row.object_id == ""
+    assert row.user_id == area.alice.pk
+    assert row.organisation_id == area.health_care.pk
+    assert row.role == "nurse"
+    assert row.action == AccessLog.Action.LIST
+    assert row.list_name == AccessLog.ListName.CASELOAD
+    assert row.get_list_name_display() == AccessLog.ListName.CASELOAD.label
+    assert row.object_type == "participants.person"
+    assert row.outcome == AccessLog.Outcome.ALLOWED
+    assert row.ip == "192.0.2.7"
+    assert before <= row.at <= timezone.now()
+    assert sorted(row.listed.values_list("person_id", flat=True)) == sorted(
+        [area.person.pk, *(p.pk for p in others)]
+    )
+    audit.log_list(request, person_ids=[], list_name=AccessLog.ListName.SEARCH)
+    assert AccessLog.objects.filter(request_id="a" * 32).count() == 1  # nothing listed
+    # A second list on the same page is a row of its own, saying which list it was.
+    audit.log_list(request, person_ids=[others[0].pk], list_name=AccessLog.ListName.WORKLIST)
+    assert sorted(
+        AccessLog.objects.filter(request_id="a" * 32).values_list("list_name", flat=True)
+    ) == ["caseload", "worklist"]
 
 
 def test_a_value_too_long_for_the_log_is_refused_not_cut(postgres, area):
-    """The list INSERT (and a cached page's replay, built the same way) refuses a value its
-    column cannot hold, as one row saved through the ORM would: a legal log that cut an id
-    short would name another object."""
+    """The list INSERT refuses a value its column cannot hold, as one row saved through the
+    ORM would: a log that cut an id short would name another object."""
     from django.db import DataError, transaction
-    from django.test import RequestFactory
 
     from participants import audit
 
-    request = RequestFactory().get("/")
-    request.user, request.request_id = area.alice, "c" * 32
+    request = _list_request(area.alice, "c" * 32)
     with pytest.raises(DataError), transaction.atomic():
-        audit.log_list(request, persons=[area.person], object_type="x" * 61)
+        audit.log_list(
+            request, person_ids=[area.person.pk], list_name="caseload", object_type="x" * 61
+        )
     assert not AccessLog.objects.filter(request_id="c" * 32).exists()
-    audit.log_list(request, persons=[area.person], object_type="x" * 60)
+    assert not AccessLogPerson.objects.filter(person=area.person).exists()
+    audit.log_list(request, person_ids=[area.person.pk], list_name="caseload", object_type="x" * 60)
     assert AccessLog.objects.get(request_id="c" * 32).object_type == "x" * 60
+
+
+def test_a_lists_persons_cannot_be_changed_or_deleted(postgres, area):
+    row = _listed_row(area, area.person)
+    _refused(
+        "UPDATE participants_accesslogperson SET person_id = person_id + 1 WHERE log_id = %s",
+        [row.pk],
+    )
+    _refused("DELETE FROM participants_accesslogperson WHERE log_id = %s", [row.pk])
+    old = _listed_row(area, area.person, years_ago=9)
+    _refused("DELETE FROM participants_accesslogperson WHERE log_id = %s", [old.pk])
+    assert AccessLogPerson.objects.filter(person=area.person).count() == 2
+
+
+def test_a_declared_purge_reaches_only_the_persons_of_old_list_rows(postgres, area):
+    young = _listed_row(area, area.person, years_ago=1)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('vom.accesslog_purge_before', %s, true)",
+            [(timezone.now() - dt.timedelta(days=365.25 * 6)).isoformat()],
+        )
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            cursor.execute("DELETE FROM participants_accesslogperson WHERE log_id = %s", [young.pk])
+        cursor.execute("SELECT set_config('vom.accesslog_purge_before', '', true)")
+    assert AccessLogPerson.objects.filter(log=young).exists()
+
+
+def test_purge_deletes_old_lists_with_their_persons(area, settings):
+    """On any database; on PostgreSQL the triggers let exactly these go."""
+    from .factories import PersonFactory
+
+    settings.AUDIT_RETENTION_YEARS = 6
+    other = PersonFactory()
+    old = _listed_row(area, area.person, other, years_ago=7)
+    kept = _listed_row(area, area.person, other, years_ago=2)
+    call_command("purge_access_log")
+    assert not AccessLog.objects.filter(pk=old.pk).exists()
+    assert not AccessLogPerson.objects.filter(log_id=old.pk).exists()
+    assert sorted(kept.listed.values_list("person_id", flat=True)) == sorted(
+        [area.person.pk, other.pk]
+    )

@@ -146,7 +146,8 @@ def test_looking_at_the_log_is_logged(area, admins, login):
     _log(area.alice, area.health_care, area.person)
     login(own).get(_url("access_log", area.health_care))
     row = AccessLog.objects.get(user=own, object_type="participants.accesslog")
-    assert row.person == area.person
+    assert list(row.listed.values_list("person_id", flat=True)) == [area.person.pk]
+    assert row.list_name == AccessLog.ListName.ACCESS_LOG
     assert row.organisation == area.health_care
     assert row.role == Role.ORG_ADMIN
     assert row.action == AccessLog.Action.LIST
@@ -303,3 +304,75 @@ def test_refused_look_at_a_person_is_logged_as_denied(area, admins, login):
     for admin, org in [(own, area.health_care), (outsider, area.outsider_org)]:
         response = login(admin).get(_url("access_log", org), {"user": area.charlie.username})
         assert row in response.context["page"].object_list
+
+
+def _list(user, org, persons, *, list_name=AccessLog.ListName.CASELOAD, days_ago=0):
+    from participants.models import AccessLogPerson
+
+    row = _log(user, org, persons[0], action=AccessLog.Action.LIST, days_ago=days_ago)
+    # As audit.log_list writes it: no person on the row, each person listed beside it.
+    row = AccessLog.objects.create(
+        at=row.at, user=user, organisation=org, role="nurse", action=AccessLog.Action.LIST,
+        object_type="participants.person", list_name=list_name,
+    )  # fmt: skip
+    AccessLogPerson.objects.bulk_create(AccessLogPerson(log=row, person=p) for p in persons)
+    return row
+
+
+def test_a_list_look_is_found_by_every_reader_of_the_log(area, admins, login):
+    """One row per list, and still: the organisation's review shows the list with the
+    persons it serves (not another organisation's), its person search finds the list, the
+    person's log extract (page, CSV) and register extract count it, and the sample can
+    draw it."""
+    own, outsider = admins
+    elsewhere = PersonFactory(last_name="Annanstans", first_name="Greta")
+    # A partner's coordinator lists our person and one we do not serve.
+    partner_list = _list(area.bob, area.home_help, [area.person, elsewhere])
+    client = login(own)
+    response = client.get(_url("access_log", area.health_care))
+    rows = {row.pk: row for row in response.context["page"].object_list}
+    assert partner_list.pk in rows
+    assert [p.pk for p in rows[partner_list.pk].listed_shown] == [area.person.pk]
+    page = response.content.decode()
+    assert area.person.last_name in page and "Annanstans" not in page
+    assert "My persons" in page or "Mina personer" in page
+    # Looking at the log is itself a list of the persons it showed.
+    looked = AccessLog.objects.get(user=own, list_name=AccessLog.ListName.ACCESS_LOG)
+    assert area.person.pk in looked.listed.values_list("person_id", flat=True)
+    assert elsewhere.pk not in looked.listed.values_list("person_id", flat=True)
+    # The person search finds the list by the person's name and by the last four digits.
+    for query in (area.person.last_name, area.person.personnummer[-4:]):
+        response = client.get(_url("access_log", area.health_care), {"person": query})
+        assert partner_list.pk in {row.pk for row in response.context["page"].object_list}
+    response = client.get(_url("access_log", area.health_care), {"person": "Annanstans"})
+    assert partner_list.pk not in {row.pk for row in response.context["page"].object_list}
+    # The outsider's organisation neither serves the persons nor made the list.
+    response = login(outsider).get(_url("access_log", area.outsider_org))
+    assert partner_list.pk not in {row.pk for row in response.context["page"].object_list}
+    # The person's log extract counts the list look as theirs.
+    client = login(own)
+    response = client.get(_url("access_log_person", area.health_care, person_pk=area.person.pk))
+    groups = list(response.context["page"].object_list)
+    assert any(g["action"] == "list" and g["organisation__name"] == area.home_help.name
+               for g in groups)  # fmt: skip
+    response = client.get(_url("access_log_person_csv", area.health_care, person_pk=area.person.pk))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert area.home_help.name in text
+    # The register extract of each listed person holds the look, naming the list.
+    from participants.extract import access_log_section
+
+    for person in (area.person, elsewhere):
+        data = access_log_section(person).data
+        lists = [row["object"] for row in data if row["action"] == AccessLog.Action.LIST.label]
+        assert str(AccessLog.ListName.CASELOAD.label) in lists
+    # The random sample draws list rows as any other, and shows the served persons.
+    today = timezone.localdate()
+    client.post(
+        _url("access_review_start", area.health_care),
+        {"period_start": today.isoformat(), "period_end": today.isoformat()},
+    )
+    review = AccessLogReview.objects.get()
+    assert partner_list.pk in review.sample_ids
+    response = client.get(_url("access_review", area.health_care, review_pk=review.pk))
+    page = response.content.decode()
+    assert area.person.last_name in page and "Annanstans" not in page

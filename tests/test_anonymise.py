@@ -284,6 +284,14 @@ def test_a_person_record_nothing_keeps_is_anonymised_in_place(marea, login):
         object_type="participants.person", object_id=str(person.pk), person=person,
         action="update", changes={"street_address": ["Ekvägen 1", "Ekvägen 3"]},
     )  # fmt: skip
+    # A list that showed the person years ago (one log row, the person beside it).
+    from participants.models import AccessLogPerson
+
+    listed = AccessLog.objects.create(
+        at=timezone.now() - dt.timedelta(days=365 * 4), organisation=marea.health_care,
+        role="nurse", action=AccessLog.Action.LIST, list_name=AccessLog.ListName.CASELOAD,
+    )  # fmt: skip
+    AccessLogPerson.objects.create(log=listed, person=person)
     _age(person, 11)
     # a person still served, one changed recently, and one with a meeting are kept
     served = PersonFactory(first_name="Served")
@@ -312,6 +320,10 @@ def test_a_person_record_nothing_keeps_is_anonymised_in_place(marea, login):
     old = ChangeRecord.objects.filter(person=person, action="update").get()
     assert old.changes == {"street_address": [None, None]}  # which field, not the values
     assert CareTeamEntry.objects.filter(person=person).count() == 1  # the row stays
+    # The access log is not touched: the list look still names the (anonymised) record.
+    from participants.selectors import access_log_extract_rows
+
+    assert listed in access_log_extract_rows(row)
     for pk in keep:
         assert not Person.objects.get(pk=pk).personnummer.startswith("ANON")
     # twice does nothing more

@@ -70,9 +70,25 @@ def test_person_view_is_logged(area, login):
     assert row.request_id
 
 
-def test_list_is_logged_per_person(area, login):
+def test_a_list_is_one_row_that_names_each_person_listed(area, login):
+    from participants.selectors import access_log_extract_rows
+
+    from .factories import CareTeamEntryFactory, PersonFactory
+
+    others = [PersonFactory() for _ in range(3)]
+    for person in [area.person, *others]:
+        CareTeamEntryFactory(person=person, organisation=area.health_care, member=area.alice)
     login(area.alice).get(reverse("home"))
-    assert AccessLog.objects.filter(person=area.person, action=AccessLog.Action.LIST).count() == 1
+    row = AccessLog.objects.get(user=area.alice, action=AccessLog.Action.LIST)
+    assert row.list_name == AccessLog.ListName.CASELOAD
+    assert row.person is None
+    assert sorted(row.listed.values_list("person_id", flat=True)) == sorted(
+        p.pk for p in [area.person, *others]
+    )
+    # Each person's log finds the list among their own looks, and only theirs.
+    for person in [area.person, *others]:
+        assert list(access_log_extract_rows(person)) == [row]
+    assert list(access_log_extract_rows(PersonFactory())) == []
 
 
 def test_relative_edit_of_another_persons_relative_is_404(area, login):

@@ -28,11 +28,6 @@ def safe_set(key: str, value, seconds) -> None:
     _guarded("set", key, lambda: cache.set(key, value, seconds))
 
 
-def safe_set_many(values: dict, seconds) -> None:
-    if values:
-        _guarded("set", next(iter(values)), lambda: cache.set_many(values, seconds))
-
-
 def safe_add(key: str, value, seconds) -> bool | None:
     """True if added, False if the key was there, None if the cache is unavailable."""
     return _guarded("add", key, lambda: cache.add(key, value, seconds))

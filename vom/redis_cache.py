@@ -1,10 +1,9 @@
 """Django's Redis cache, keeping its redis-py client instead of building one per call.
 
 Django's `RedisCacheClient.get_client` makes a new `redis.Redis` for every cache call, and
-redis-py fills about 170 response callbacks into each. A signed-in view reads the cache
-three times (the session, the user, the page), so that was a measurable part of a page
-served from the page cache. The client is thread-safe and keeps its connection pool, so
-one per pool does the same work.
+redis-py fills about 170 response callbacks into each: a measurable part of the session
+read every signed-in view makes. The client is thread-safe and keeps its connection pool,
+so one per pool does the same work.
 """
 
 from django.core.cache.backends import redis

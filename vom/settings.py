@@ -114,10 +114,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # OLTP queries and report aggregates it costs far more (up to 0.7 s) than it saves.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
-# The statement every cached page view runs is prepared once per connection (vom.pg).
-# Off behind PgBouncer in transaction mode: a prepared statement lives on one server
-# connection, and the next transaction may be given another.
-DATABASE_PREPARED_STATEMENTS = _env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
@@ -191,7 +187,7 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"]["BACKEND"] = "vom.redis_cache.RedisCache"  # one redis-py client per pool
 
 # A cache that every web process on every host shares (Redis or Memcached through
-# CACHE_URL): only then may sessions and signed-in users be read from it. A per-process or
+# CACHE_URL): only then may sessions be read from it. A per-process or
 # per-host cache (locmemcache://, filecache://) would keep a session alive in one process after a
 # logout in another.
 SHARED_CACHE = CACHES["default"]["BACKEND"].startswith(
@@ -209,14 +205,6 @@ SESSION_ENGINE = "vom.sessions" if SHARED_CACHE else "django.contrib.sessions.ba
 # How long a session's copy may live in the cache (it is removed at logout; this bounds a
 # removal that failed because the cache was unreachable at that moment).
 SESSION_CACHE_SECONDS = min(_env_int("SESSION_CACHE_SECONDS", 300, minimum=1), 3600)
-# The signed-in user with their memberships and TOTP device, cached for this long
-# (participants.auth); replaced by a "changed" mark on every change to them. At most 300.
-AUTH_CACHE_SECONDS = min(_env_int("AUTH_CACHE_SECONDS", 60, minimum=0), 300) if SHARED_CACHE else 0
-# Rendered start, person, meeting and follow-up pages, cached per user and per version of
-# their data (vom/pagecache.py; PostgreSQL and a shared cache only). A page lives at most
-# this long, which bounds how late what changes with the clock alone shows (at most a
-# minute). 0 turns it off.
-PAGE_CACHE_SECONDS = min(_env_int("PAGE_CACHE_SECONDS", 60, minimum=0), 60)
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit
@@ -323,12 +311,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.warm_report_cache",
         "schedule": 240,
         "options": {"expires": 240},
-    },
-    # The change rows behind cached pages, older than an hour (participants/pagechanges.py).
-    "page-changes-prune": {
-        "task": "participants.tasks.prune_page_changes",
-        "schedule": 3600,
-        "options": {"expires": 3600},
     },
     # Decisions past their due date: the convener is told once per decision.
     "overdue-decisions": {

@@ -5,6 +5,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from participants import audit
+from participants.models import AccessLog
 from participants.selectors import care_organisation_ids
 
 from ..models import Meeting, Participant
@@ -67,7 +68,10 @@ def meeting_worklist(context):
     items, counts = worklist(user, limit=50)
     if items:
         audit.log_list(
-            request, persons={i.meeting.person_id: i.meeting.person for i in items}.values()
+            request,
+            person_ids=[item.meeting.person_id for item in items],
+            list_name=AccessLog.ListName.WORKLIST,
+            object_type="meetings.meeting",
         )
     return {"show": True, "items": items, "counts": counts}
 

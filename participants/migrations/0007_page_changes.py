@@ -3,7 +3,29 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-import participants.pagechanges
+
+
+def drop_triggers(apps, schema_editor):
+    """Remove the page-change triggers and their functions (installed after migrating by
+    the page cache's code, removed with it in 0009): going back past this migration must
+    not leave triggers writing into the table it drops."""
+    connection = schema_editor.connection
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format('DROP TRIGGER IF EXISTS %I ON %I', t.tgname, c.relname) "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'vom_pagechange_%'"
+        )
+        for (drop,) in cursor.fetchall():
+            cursor.execute(drop)
+        cursor.execute(
+            "SELECT 'DROP FUNCTION ' || oid::regprocedure FROM pg_proc "
+            "WHERE starts_with(proname, 'vom_pagechange_')"
+        )
+        for (drop,) in cursor.fetchall():
+            cursor.execute(drop)
 
 
 class Migration(migrations.Migration):
@@ -27,7 +49,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('txid', 'scope'), name='pagechange_txid_scope_uniq')],
             },
         ),
-        # The triggers are installed after migrating (post_migrate, participants/apps.py);
-        # going back past this migration removes them before the table goes.
-        migrations.RunPython(migrations.RunPython.noop, participants.pagechanges.drop_triggers),
+        # The triggers were installed after migrating (post_migrate); going back past this
+        # migration removes them before the table goes.
+        migrations.RunPython(migrations.RunPython.noop, drop_triggers),
     ]

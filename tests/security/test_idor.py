@@ -18,7 +18,8 @@ from participants.models import (
 
 from ..factories import CareTeamEntryFactory, MembershipFactory, PersonFactory, RelativeFactory
 
-pytestmark = pytest.mark.django_db
+# Run with the cache on this host and with the shared cache of production (CACHE_URL).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_configuration")]
 
 
 class Victim:

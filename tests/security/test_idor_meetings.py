@@ -28,7 +28,8 @@ from ..factories import CareTeamEntryFactory, MembershipFactory, PersonFactory, 
 from ..twofactor import verify_second_factor
 from .test_url_matrix import fingerprint
 
-pytestmark = pytest.mark.django_db
+# Run with the cache on this host and with the shared cache of production (CACHE_URL).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_configuration")]
 S = Meeting.State
 
 MODULES = [meetings.urls, meetings.urls_public, meetings.urls_summary, meetings.urls_relatives,

@@ -57,7 +57,8 @@ from ..conftest import advance_meeting
 from ..factories import CareTeamEntryFactory, MembershipFactory, PersonFactory, RelativeFactory
 from ..twofactor import verify_second_factor
 
-pytestmark = pytest.mark.django_db
+# Run with the cache on this host and with the shared cache of production (CACHE_URL).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("cache_configuration")]
 S = Meeting.State
 
 PERSONAS = (
