@@ -6,6 +6,7 @@ in the same care team, charlie for an organisation that does not serve the perso
 
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -129,6 +130,30 @@ def password():
 def pytest_configure(config):
     # Password hashing is deliberately slow; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _newest_mtime(folders) -> float:
+    return max(
+        (f.stat().st_mtime for folder in folders for f in Path(folder).rglob("*") if f.is_file()),
+        default=0.0,
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def built_assets():
+    """The build steps the pages need, so `pytest tests/one_file.py` works on a fresh clone:
+    the compiled message catalogues, and the static files' manifest (DEBUG off) when it is
+    missing or older than a static file."""
+    from django.apps import apps
+    from django.core.management import call_command
+
+    call_command("compile_translations", verbosity=0)
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    sources = [*settings.STATICFILES_DIRS]
+    sources += [Path(a.path) / "static" for a in apps.get_app_configs()]
+    sources = [s for s in sources if Path(s).is_dir() and str(settings.BASE_DIR) in str(s)]
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_mtime(sources):
+        call_command("collectstatic", interactive=False, verbosity=0)
 
 
 @dataclass

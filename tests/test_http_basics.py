@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.urls import reverse
 
@@ -55,6 +57,39 @@ def test_swedish_catalogue_is_complete():
     po = polib.pofile(str(Path(settings.BASE_DIR) / "locale/sv/LC_MESSAGES/django.po"))
     missing = [e.msgid for e in po if not e.translated() or "fuzzy" in e.flags]
     assert missing == []
+
+
+def test_every_string_in_the_code_is_in_the_swedish_catalogue(tmp_path, settings):
+    """The catalogue holds every string the code and templates mark for translation: a string
+    added without `make messages` would show in English on a Swedish page."""
+    import shutil
+    from pathlib import Path
+
+    import polib
+    from django.core.management import call_command
+
+    if shutil.which("xgettext") is None:
+        from .conftest import unavailable
+
+        unavailable("GNU gettext (xgettext) is needed to read the strings out of the code")
+    base = Path(settings.BASE_DIR)
+    target = tmp_path / "locale" / "sv" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    shutil.copy(base / "locale/sv/LC_MESSAGES/django.po", target / "django.po")
+    settings.LOCALE_PATHS = [tmp_path / "locale"]
+    ignore = [".venv/*", "staticfiles/*", "test-artifacts/*", "node_modules/*", "var/*"]
+    cwd = Path.cwd()
+    try:
+        os.chdir(base)
+        call_command(
+            "makemessages", locale=["sv"], ignore_patterns=ignore, no_obsolete=True,
+            no_location=True, verbosity=0,
+        )  # fmt: skip
+    finally:
+        os.chdir(cwd)
+    po = polib.pofile(str(target / "django.po"))
+    missing = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
+    assert missing == [], f"run `make messages` and translate: {missing}"
 
 
 def test_home_query_count_does_not_grow(area, login, django_assert_max_num_queries):

@@ -1,4 +1,5 @@
-"""Cross-cutting HTTP concerns: request ids, session timeouts, second factor, security headers."""
+"""Cross-cutting HTTP concerns: request ids, session timeouts, second factor, security headers,
+the product's own error pages under DEBUG."""
 
 import time
 import uuid
@@ -137,4 +138,32 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+# Django's technical 404 and 500 pages (DEBUG) say this; nothing the product renders does.
+_TECHNICAL_PAGE = b"<code>DEBUG = True</code>"
+
+
+class ProductErrorPagesMiddleware:
+    """Under DEBUG (`make run`), the product's own 404 and 500 pages instead of Django's
+    technical ones, so a demo shows what a user would see. The traceback of a 500 is still
+    written to the console by Django's request logger."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            settings.DEBUG
+            and response.status_code in (404, 500)
+            and not getattr(response, "streaming", False)
+            and _TECHNICAL_PAGE in response.content
+        ):
+            from django.views import defaults
+
+            if response.status_code == 404:
+                return defaults.page_not_found(request, exception=None)
+            return defaults.server_error(request)
         return response
