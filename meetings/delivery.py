@@ -71,16 +71,16 @@ class PermanentDeliveryError(Exception):
 
 
 def lease() -> dt.timedelta:
-    return dt.timedelta(seconds=getattr(settings, "OUTBOX_LEASE_SECONDS", 300))
+    return dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 def max_attempts() -> int:
-    return getattr(settings, "OUTBOX_MAX_ATTEMPTS", 5)
+    return settings.OUTBOX_MAX_ATTEMPTS
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
     """After the n-th failed attempt: base, 2×base, 4×base, … (1, 2, 4, 8 minutes)."""
-    base = getattr(settings, "OUTBOX_RETRY_SECONDS", 60)
+    base = settings.OUTBOX_RETRY_SECONDS
     return dt.timedelta(seconds=base * 2 ** max(attempts - 1, 0))
 
 
@@ -201,7 +201,7 @@ def send(message: OutboxMessage) -> None:
     elif message.channel == OutboxMessage.Channel.SMS:
         from .mail import render_sms
 
-        backend = getattr(settings, "VOM_SMS_BACKEND", "")
+        backend = settings.VOM_SMS_BACKEND
         if not backend:
             raise PermanentDeliveryError("no SMS gateway is configured (VOM_SMS_BACKEND)")
         import_string(backend)(message.to_address, render_sms(message))
@@ -254,7 +254,7 @@ def sweep(
     Returns how many were sent. Two sweeps at once share the work (SKIP LOCKED)."""
     if budget_seconds is None:
         # Stop before the next sweep is due; it carries on where this one stopped.
-        budget_seconds = max(getattr(settings, "OUTBOX_SWEEP_SECONDS", 60) - 5, 5)
+        budget_seconds = max(settings.OUTBOX_SWEEP_SECONDS - 5, 5)
     started = time.monotonic()
     sent = 0
     for _round in range(limit):

@@ -340,8 +340,6 @@ def summary_context(meeting: Meeting, *, language: str, audience: str) -> dict:
 
 # --- The PDF ---
 
-DEFAULT_TIMEOUT_SECONDS = 30
-
 
 class SummaryRenderError(RuntimeError):
     pass
@@ -468,7 +466,7 @@ def _warm_up(extra_css: str) -> None:
 
 
 def html_to_pdf(html: str, *, language: str, timeout: float | None = None) -> RenderResult:
-    timeout = timeout or getattr(settings, "SUMMARY_RENDER_TIMEOUT", DEFAULT_TIMEOUT_SECONDS)
+    timeout = timeout or settings.SUMMARY_RENDER_TIMEOUT
     extra_css = page_css(language)
     _warm_up(extra_css)
     started = time.monotonic()

@@ -100,3 +100,25 @@ def test_under_debug_a_fault_is_the_products_own_500(debug_on, client):
     text = response.content.decode()
     assert "Något gick fel hos oss" in text and "a fault for the test" not in text
     assert client.get("/fine/").content == b"fine"
+
+
+def _start_with(**env) -> subprocess.CompletedProcess:
+    code = "import django; django.setup()"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "vom.settings", **env},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("SESSION_CACHE_SECONDS", "5000", "SESSION_CACHE_SECONDS must be at most 3600, got 5000"),
+        ("OUTBOX_MAX_ATTEMPTS", "0", "OUTBOX_MAX_ATTEMPTS must be at least 1, got 0"),
+        ("SUMMARY_RENDER_TIMEOUT", "soon", "SUMMARY_RENDER_TIMEOUT must be a whole number"),
+    ],
+)
+def test_a_setting_out_of_range_stops_the_start_with_a_message(name, value, says):
+    done = _start_with(**{name: value})
+    assert done.returncode != 0 and says in done.stderr, done.stderr[-800:]
+    assert _start_with().returncode == 0

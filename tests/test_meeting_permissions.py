@@ -70,15 +70,22 @@ def test_permission_cells(marea, meeting_in, action):
                 require(ctx, action, organisation_id=org_id)
 
 
-@pytest.mark.parametrize("action", sorted(EXPECTED))
-def test_actions_are_refused_in_other_states(marea, meeting_in, action):
-    rule = PERMISSIONS[action]
-    for state in (S.DECLINED, S.CANCELLED):
-        if state in rule.states:
-            continue
-        meeting = meeting_in(state)
-        ctx = MeetingContext.build(marea.nurse, meeting)
-        assert not can(ctx, action, organisation_id=marea.health_care.pk)
+@pytest.mark.parametrize("state", S.values)
+def test_actions_are_refused_in_every_other_state(marea, meeting_in, state):
+    """Every action outside its states is refused for every persona, each for its own
+    organisation where the action is per organisation, with a message saying why."""
+    meeting = meeting_in(state)
+    refused = [action for action, rule in PERMISSIONS.items() if state not in rule.states]
+    assert refused, state
+    for persona in PERSONAS:
+        ctx = MeetingContext.build(getattr(marea, persona), meeting)
+        org_id = getattr(marea, ORG_OF[persona]).pk
+        for action in refused:
+            scope = org_id if PERMISSIONS[action].org_scoped else None
+            assert not can(ctx, action, organisation_id=scope), (state, action, persona)
+            with pytest.raises(DomainError) as refusal:
+                require(ctx, action, organisation_id=scope)
+            assert str(refusal.value), (state, action, persona)
 
 
 @pytest.mark.parametrize("action", ["decision.edit", "decisions.confirm"])

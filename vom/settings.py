@@ -17,13 +17,17 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env")
 
 
-def _env_int(name: str, default: int, minimum: int = 0) -> int:
+def _env_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer setting; a value out of range stops the start with a message (never
+    silently clamped)."""
     try:
         value = env.int(name, default=default)
     except (ValueError, TypeError) as exc:
         raise ImproperlyConfigured(f"{name} must be a whole number, got {env.str(name)!r}") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -208,7 +212,7 @@ SHARED_CACHE = CACHES["default"]["BACKEND"].startswith(
 SESSION_ENGINE = "vom.sessions" if SHARED_CACHE else "django.contrib.sessions.backends.db"
 # How long a session's copy may live in the cache (it is removed at logout; this bounds a
 # removal that failed because the cache was unreachable at that moment).
-SESSION_CACHE_SECONDS = min(_env_int("SESSION_CACHE_SECONDS", 300, minimum=1), 3600)
+SESSION_CACHE_SECONDS = _env_int("SESSION_CACHE_SECONDS", 300, minimum=1, maximum=3600)
 SESSION_COOKIE_AGE = _env_int("SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_IDLE_SECONDS = _env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # Never on: saving on every request would push the expiry forward and undo the absolute limit
@@ -297,6 +301,11 @@ OUTBOX_SWEEP_SECONDS = _env_int("OUTBOX_SWEEP_SECONDS", 60, minimum=1)
 OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 300, minimum=1)
 OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 5, minimum=1)
 OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60, minimum=0)
+# Text messages go out through this callable (dotted path, called with number and text);
+# empty: no SMS gateway, and a text message is marked not delivered with that reason.
+VOM_SMS_BACKEND = env.str("VOM_SMS_BACKEND", default="")
+# How long a summary PDF may take to render in its child process.
+SUMMARY_RENDER_TIMEOUT = _env_int("SUMMARY_RENDER_TIMEOUT", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     # Ended meetings past MEETING_RETENTION_YEARS are anonymised (meetings/anonymise.py).
     "anonymise-meetings": {
