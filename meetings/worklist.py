@@ -207,6 +207,15 @@ def worklist(user, *, limit: int = 200) -> tuple[list[WorkItem], list[tuple[str,
     return items, counts
 
 
+def start_page_worklist(user) -> dict:
+    """The start page's "what waits for you" and open meetings by state (template
+    meetings/_worklist.html); the caller logs the meetings' persons as the worklist."""
+    if not care_organisation_ids(user):
+        return {"show": False}
+    items, counts = worklist(user, limit=50)
+    return {"show": True, "items": items, "counts": counts}
+
+
 def _items(user, care_orgs, meetings) -> list[WorkItem]:
     """The tasks of each meeting for this user; meetings with none are left out."""
     now = timezone.now()

@@ -86,33 +86,52 @@ def log_list(
     """A list shown: one row (action "list", `list_name` saying which list) and one
     `AccessLogPerson` row per person it showed, so each of them can be followed up
     (`selectors.looks_at`). Nothing for an empty list. On PostgreSQL one statement."""
+    log_lists(request, [(list_name, person_ids, object_type)], membership=membership)
+
+
+def log_lists(request, lists, *, membership=None) -> None:
+    """Several lists shown on one page (the start page's caseload and worklist), each
+    `(list_name, person_ids, object_type)`: the rows of `log_list` for each non-empty
+    list, on PostgreSQL in one statement (one round trip and one commit for the page)."""
     from .selectors import active_memberships
 
-    person_ids = list(dict.fromkeys(person_ids))
-    if not person_ids:
+    lists = [(name, list(dict.fromkeys(ids)), object_type) for name, ids, object_type in lists]
+    lists = [entry for entry in lists if entry[1]]
+    if not lists:
         return
     user = request.user
     if membership is None:
         membership = next(iter(active_memberships(user)), None)
-    values = {
-        **_own_values(request),
-        "user_id": user.pk,
-        "organisation_id": membership.organisation_id if membership else None,
-        "role": membership.role if membership else "",
-        "action": AccessLog.Action.LIST,
-        "object_type": object_type,
-        "outcome": AccessLog.Outcome.ALLOWED,
-        "list_name": list_name,
-    }
-    if connection.vendor == "postgresql":
-        sql, fields = _list_statement()
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*_params(fields, values), array_literal(person_ids)])
-    else:
-        row = AccessLog.objects.create(**values)
-        AccessLogPerson.objects.bulk_create(
-            AccessLogPerson(log_id=row.pk, person_id=pk) for pk in person_ids
+    own = _own_values(request)
+    rows = [
+        (
+            {
+                **own,
+                "user_id": user.pk,
+                "organisation_id": membership.organisation_id if membership else None,
+                "role": membership.role if membership else "",
+                "action": AccessLog.Action.LIST,
+                "object_type": object_type,
+                "outcome": AccessLog.Outcome.ALLOWED,
+                "list_name": list_name,
+            },
+            person_ids,
         )
+        for list_name, person_ids, object_type in lists
+    ]
+    if connection.vendor == "postgresql":
+        sql, fields = _list_statement(len(rows))
+        params = []
+        for values, person_ids in rows:
+            params += [*_params(fields, values), array_literal(person_ids)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    else:
+        for values, person_ids in rows:
+            row = AccessLog.objects.create(**values)
+            AccessLogPerson.objects.bulk_create(
+                AccessLogPerson(log_id=row.pk, person_id=pk) for pk in person_ids
+            )
 
 
 def _cast(field) -> str:
@@ -155,22 +174,28 @@ def _row_statement():
 
 
 @functools.cache
-def _list_statement():
-    """The INSERT of a list's log row and its persons in one statement, built once per
-    process: (sql, the log row's fields in the order of their parameters; the persons are
-    the last parameter, one array). The same columns and values as the ORM would write
-    (tests/test_access_log_append_only.py compares them)."""
+def _list_statement(lists: int = 1):
+    """The INSERT of `lists` lists' log rows and their persons in one statement, built once
+    per process: (sql, the log row's fields in the order of their parameters; each list's
+    parameters are its row's fields, then its persons as one array). The same columns and
+    values as the ORM would write (tests/test_access_log_append_only.py compares them)."""
     columns, values, fields = _row_columns()
     quote = connection.ops.quote_name
     listed = AccessLogPerson._meta
-    sql = (
-        f"WITH row AS (INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the models
-        f"VALUES ({values}) RETURNING {quote(AccessLog._meta.pk.column)}) "
-        f"INSERT INTO {quote(listed.db_table)} "
+    log_pk = quote(AccessLog._meta.pk.column)
+    insert_persons = (
+        f"INSERT INTO {quote(listed.db_table)} "  # noqa: S608 - names from the models
         f"({quote(listed.get_field('log').column)}, {quote(listed.get_field('person').column)}) "
-        "SELECT row.id, p FROM row, unnest(%s::bigint[]) AS p"
     )
-    return sql, fields
+    parts = []
+    for index in range(lists):
+        parts.append(
+            f"row{index} AS (INSERT INTO {quote(AccessLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from the models
+            f"VALUES ({values}) RETURNING {log_pk}), "
+            f"persons{index} AS ({insert_persons}"
+            f"SELECT row{index}.{log_pk}, p FROM row{index}, unnest(%s::bigint[]) AS p)"
+        )
+    return f"WITH {', '.join(parts)} SELECT 1", fields
 
 
 def snapshot(obj: models.Model, fields: Iterable[str]) -> dict:

@@ -95,16 +95,29 @@ def home(request):
     everyone = request.GET.get("all") == "1"
     persons = search_persons(request.user, query, everyone=everyone)
     page = Paginator(persons, 25).get_page(request.GET.get("page"))
-    audit.log_list(
+    from meetings.worklist import start_page_worklist
+
+    waiting = start_page_worklist(request.user)
+    # The persons listed and the worklist's meetings: one access-log row each, written
+    # together (one round trip and one commit for the page).
+    audit.log_lists(
         request,
-        person_ids=[person.pk for person in page.object_list],
-        list_name=(
-            AccessLog.ListName.SEARCH
-            if query
-            else AccessLog.ListName.SERVED
-            if everyone
-            else AccessLog.ListName.CASELOAD
-        ),
+        [
+            (
+                AccessLog.ListName.SEARCH
+                if query
+                else AccessLog.ListName.SERVED
+                if everyone
+                else AccessLog.ListName.CASELOAD,
+                [person.pk for person in page.object_list],
+                "participants.person",
+            ),
+            (
+                AccessLog.ListName.WORKLIST,
+                [item.meeting.person_id for item in waiting.get("items", ())],
+                "meetings.meeting",
+            ),
+        ],
     )
     return render(
         request,
@@ -114,6 +127,7 @@ def home(request):
             "query": query,
             "everyone": everyone,
             "has_care_role": bool(_care_memberships(request.user)),
+            "worklist": waiting,
         },
     )
 

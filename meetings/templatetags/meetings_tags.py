@@ -4,12 +4,10 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from participants import audit
-from participants.models import AccessLog
 from participants.selectors import care_organisation_ids
 
 from ..models import Meeting, Participant
-from ..worklist import meetings_for_person, worklist
+from ..worklist import meetings_for_person
 
 register = template.Library()
 
@@ -56,24 +54,6 @@ def tel(value) -> str:
     number = re.sub(r"[ \-]", "", match.group(0))
     link = format_html('<a href="tel:{}">{}</a>', number, match.group(0))
     return mark_safe(escape(text[: match.start()]) + link + escape(text[match.end() :]))  # noqa: S308 - parts escaped
-
-
-@register.inclusion_tag("meetings/_worklist.html", takes_context=True)
-def meeting_worklist(context):
-    """The home page's "what waits for you" and open meetings by state."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not care_organisation_ids(user):
-        return {"show": False}
-    items, counts = worklist(user, limit=50)
-    if items:
-        audit.log_list(
-            request,
-            person_ids=[item.meeting.person_id for item in items],
-            list_name=AccessLog.ListName.WORKLIST,
-            object_type="meetings.meeting",
-        )
-    return {"show": True, "items": items, "counts": counts}
 
 
 @register.inclusion_tag("meetings/_person_meetings.html", takes_context=True)
