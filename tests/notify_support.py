@@ -40,6 +40,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class SilentServer:
+    """Accepts TCP connections and never answers: a hung Redis (or a silent mail server).
+    `connections` counts the connections it accepted; after `close_after` seconds each is
+    closed, so that a client without a time-out fails late instead of hanging the test."""
+
+    def __init__(self, port: int = 0, close_after: float = 8.0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.close_after = close_after
+        self.conns: list[tuple[float, socket.socket]] = []
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for opened, conn in [c for c in self.conns if now - c[0] > self.close_after]:
+                conn.close()
+                self.conns.remove((opened, conn))
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                continue
+            self.connections += 1
+            self.conns.append((time.monotonic(), conn))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        for _opened, conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
 class Inbox:
     """An aiosmtpd handler that keeps what it accepts.
 
@@ -214,17 +254,20 @@ def reset_broker_pools() -> None:
 @contextlib.contextmanager
 def use_broker(url: str):
     """Point this process's Celery app at `url` (tasks really published, not eager)."""
+    from vom import breaker
     from vom.celery import app
 
     old = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url = url
     app.conf.task_always_eager = False
     reset_broker_pools()
+    breaker.broker.reset()  # a broker that failed before is a different broker
     try:
         yield
     finally:
         app.conf.broker_url, app.conf.task_always_eager = old
         reset_broker_pools()
+        breaker.broker.reset()
 
 
 def redis_db_url(base_url: str, db: int) -> str:
