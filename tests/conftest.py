@@ -276,3 +276,12 @@ def meeting_in(marea):
         return advance_meeting(marea, state, **kwargs)
 
     return _make
+
+
+def pytest_terminal_summary(terminalreporter):
+    from .fault_lines import LINES
+
+    if LINES:
+        terminalreporter.section("fault matrix")
+        for line in LINES:
+            terminalreporter.write_line(str(line))

@@ -33,15 +33,20 @@ class RedisUnavailable(RedisConnectionError):
     or it failed now; the cause is logged by the breaker."""
 
 
-# The names of the breakers that failed in the current request or task.
-_failed_here: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
-    "redis_failed_here", default=frozenset()
+# The names of the breakers that failed in the current request or task; None outside one
+# (beat's thread, a management command): there only the breaker itself counts.
+_failed_here: contextvars.ContextVar[frozenset | None] = contextvars.ContextVar(
+    "redis_failed_here", default=None
 )
 
 
 def new_scope(**_kwargs) -> None:
     """A new request or task: every use of Redis may be tried again (unless open)."""
     _failed_here.set(frozenset())
+
+
+def end_scope(**_kwargs) -> None:
+    _failed_here.set(None)
 
 
 class Breaker:
@@ -66,7 +71,8 @@ class Breaker:
     def allow(self) -> bool:
         """May this call go to Redis? False when it failed earlier in this request, or while
         the breaker is open; when an open period ends, one caller gets to try."""
-        if self.name in _failed_here.get():
+        here = _failed_here.get()
+        if here is not None and self.name in here:
             return False
         if not self._opened:
             return True
@@ -90,7 +96,9 @@ class Breaker:
             logger.warning("Redis (%s) answers again; using it again", self.name)
 
     def failed(self, exc: BaseException) -> None:
-        _failed_here.set(_failed_here.get() | {self.name})
+        here = _failed_here.get()
+        if here is not None:
+            _failed_here.set(here | {self.name})
         failures_to_open, seconds = self._limits()
         with self._lock:
             self._failures += 1
@@ -112,7 +120,9 @@ class Breaker:
             self._failures = 0
             self._opened = False
             self._open_until = 0.0
-        _failed_here.set(_failed_here.get() - {self.name})
+        here = _failed_here.get()
+        if here is not None:
+            _failed_here.set(here - {self.name})
 
     def call(self, func, *args, failures=(RedisConnectionError, RedisTimeoutError), **kwargs):
         """`func(*args, **kwargs)` unless the breaker says not to try; a failure of the kinds
@@ -155,11 +165,13 @@ def socket_options() -> dict:
 
 def _connect_signals() -> None:
     """Each request and each Celery task starts with a clean slate."""
-    from celery.signals import task_prerun
-    from django.core.signals import request_started
+    from celery.signals import task_postrun, task_prerun
+    from django.core.signals import request_finished, request_started
 
     request_started.connect(new_scope, dispatch_uid="vom.breaker.request")
+    request_finished.connect(end_scope, dispatch_uid="vom.breaker.request_end")
     task_prerun.connect(new_scope, dispatch_uid="vom.breaker.task", weak=False)
+    task_postrun.connect(end_scope, dispatch_uid="vom.breaker.task_end", weak=False)
 
 
 _connect_signals()
