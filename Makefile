@@ -6,7 +6,7 @@ PORT ?= 8000
 export PORT
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint check-system install translations worker beat bench e2e clean messages
+.PHONY: run test faults lint check-system install translations worker beat bench e2e clean messages
 
 check-system:
 	@$(PYTHON) scripts/check_system.py
@@ -42,7 +42,14 @@ test: install translations lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not faults" $(PYTEST_ARGS)
+
+# The fault matrix (tests marked `faults`): its own redis-server and PostgreSQL cluster on
+# loopback, gunicorn, Celery workers with beat, an SMTP server; one line per fault.
+# Needs DATABASE_URL on PostgreSQL (as `make test` in CI) and root for the cluster (runuser).
+faults: install translations
+	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(TEST_ENV) $(BIN)/python -m pytest -m faults -p no:logging $(PYTEST_ARGS)
 
 # Developer helper: refresh the message catalogue after changing strings (needs GNU gettext).
 messages: install

@@ -34,7 +34,7 @@ import smtplib
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -230,12 +230,30 @@ def deliver_claimed(message: OutboxMessage, *, now: dt.datetime | None = None) -
         logger.error("outbox %s not delivered after %s attempts: %s",
                      message.pk, message.attempts, error)  # fmt: skip
         return FAILED
-    if not mine.update(
-        status=Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
-    ):
+    if not _mark_sent(mine):
         # The lease ran out while we were sending and someone else took the row over.
         logger.warning("outbox %s was sent after its lease ended", message.pk)
     return SENT
+
+
+def _mark_sent(mine: QuerySet[OutboxMessage]) -> int:
+    """Record that the mail server accepted the message. A database that is restarting at
+    that moment is waited for (up to half the lease), since a row left in *sending* would
+    be sent again once its lease ends."""
+    deadline = time.monotonic() + lease().total_seconds() / 2
+    pause = 0.2
+    while True:
+        try:
+            return mine.update(
+                status=Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
+            )
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("outbox: the database is unavailable; marking as sent again soon")
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def deliver(message_id: int, *, now: dt.datetime | None = None) -> str:

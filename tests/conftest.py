@@ -50,6 +50,18 @@ def require_postgres(why: str) -> None:
         unavailable(f"needs PostgreSQL: {why}")
 
 
+@pytest.fixture(autouse=True)
+def _breakers_closed():
+    """Every test starts with Redis trusted again (vom.breaker keeps state per process)."""
+    from vom import breaker
+
+    for each in (breaker.cache, breaker.broker):
+        each.reset()
+    yield
+    for each in (breaker.cache, breaker.broker):
+        each.reset()
+
+
 @pytest.fixture
 def redis_url():
     url = settings.REDIS_URL or "redis://127.0.0.1:6379/0"
@@ -289,3 +301,12 @@ def meeting_in(marea):
         return advance_meeting(marea, state, **kwargs)
 
     return _make
+
+
+def pytest_terminal_summary(terminalreporter):
+    from .fault_lines import LINES
+
+    if LINES:
+        terminalreporter.section("fault matrix")
+        for line in LINES:
+            terminalreporter.write_line(str(line))

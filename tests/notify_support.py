@@ -40,6 +40,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class SilentServer:
+    """Accepts TCP connections and never answers: a hung Redis (or a silent mail server).
+    `connections` counts the connections it accepted; after `close_after` seconds each is
+    closed, so that a client without a time-out fails late instead of hanging the test."""
+
+    def __init__(self, port: int = 0, close_after: float = 8.0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.close_after = close_after
+        self.conns: list[tuple[float, socket.socket]] = []
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stop.is_set():
+            now = time.monotonic()
+            for opened, conn in [c for c in self.conns if now - c[0] > self.close_after]:
+                conn.close()
+                self.conns.remove((opened, conn))
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                continue
+            self.connections += 1
+            self.conns.append((time.monotonic(), conn))
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        for _opened, conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
 class Inbox:
     """An aiosmtpd handler that keeps what it accepts.
 
@@ -100,9 +140,10 @@ def subject(message) -> str:
 
 
 @contextlib.contextmanager
-def smtp_server():
-    inbox = Inbox()
-    port = free_port()
+def smtp_server(port: int | None = None, inbox: Inbox | None = None):
+    """An SMTP server on loopback; `port` and `inbox` to bring one back where it was."""
+    inbox = inbox or Inbox()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -214,17 +255,20 @@ def reset_broker_pools() -> None:
 @contextlib.contextmanager
 def use_broker(url: str):
     """Point this process's Celery app at `url` (tasks really published, not eager)."""
+    from vom import breaker
     from vom.celery import app
 
     old = (app.conf.broker_url, app.conf.task_always_eager)
     app.conf.broker_url = url
     app.conf.task_always_eager = False
     reset_broker_pools()
+    breaker.broker.reset()  # a broker that failed before is a different broker
     try:
         yield
     finally:
         app.conf.broker_url, app.conf.task_always_eager = old
         reset_broker_pools()
+        breaker.broker.reset()
 
 
 def redis_db_url(base_url: str, db: int) -> str:
@@ -332,3 +376,190 @@ def wait_until(predicate, timeout: float, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+# --- The fault matrix (test_fault_matrix.py): servers of its own on loopback ---
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to kill, stop and restart
+    without touching the machine's Redis."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.tmp_path = tmp_path
+        self.process: Process | None = None
+        self.start()
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.tmp_path)]  # fmt: skip
+        self.process = Process(args, os.environ.copy(), self.tmp_path / f"redis-{self.port}.log")
+        assert wait_until(self.answers, 10), self.process.log()
+
+    def answers(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis.from_url(self.url(0), socket_timeout=0.5).ping()
+        except redis.RedisError:
+            return False
+
+    def signal(self, signum: int) -> None:
+        os.kill(self.process.popen.pid, signum)
+
+    def kill(self) -> None:
+        self.process.stop()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.signal(signal.SIGCONT)
+            self.process.stop()
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test's own (initdb as the postgres user, through
+    runuser), on its own port and socket directory, holding a copy of the test database."""
+
+    def __init__(self):
+        import glob
+        import shutil
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        self.bin = Path(bins[-1]).parent if bins else Path(shutil.which("initdb") or "").parent
+        if not (self.bin / "initdb").exists():
+            conftest.unavailable("initdb is not installed")
+        self.dir = Path(tempfile.mkdtemp(prefix="vom-faults-pg-", dir="/tmp"))
+        os.chmod(self.dir, 0o755)
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                          "--auth=trust", "--no-sync", "-E", "UTF8")  # fmt: skip
+        self.start()
+
+    def _as_postgres(self, *args: str, timeout: float = 120) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args], check=True, timeout=timeout,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.dir,
+        )  # fmt: skip
+
+    def pg_ctl(self, *args: str) -> None:
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=60")  # fmt: skip
+        log = str(self.dir / "server.log")
+        self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log,
+                          "-w", "-t", "60", "-o", options, *args)  # fmt: skip
+
+    def start(self) -> None:
+        self.pg_ctl("start")
+
+    def restart(self) -> None:
+        self.pg_ctl("-m", "fast", "restart")
+
+    def url(self, name: str = "vom") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def copy_database(self, source_url: str, name: str = "vom") -> None:
+        """The test database (schema and the rows the test committed) into this cluster."""
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                        name], check=True, timeout=60)  # fmt: skip
+        dump = subprocess.run(["pg_dump", "--no-owner", source_url], check=True,
+                              capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", self.url(name)],
+                       input=dump.stdout, check=True, capture_output=True, timeout=120)  # fmt: skip
+
+    def destroy(self) -> None:
+        import shutil
+
+        with contextlib.suppress(Exception):
+            self.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(each) for each in text.split()]
+
+
+class WebServer:
+    """gunicorn serving the product (vom.wsgi, as in production) on a loopback port."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        args = [sys.executable, "-m", "gunicorn", "vom.wsgi:application", "--bind",
+                f"127.0.0.1:{self.port}", "--workers", str(workers), "--timeout", "30",
+                "--graceful-timeout", "2"]  # fmt: skip
+        self.process = Process(args, env, tmp_path / f"web-{self.port}.log")
+        assert wait_until(self._ready, 40, 0.2), self.process.log()
+
+    def _ready(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"{self.base}/healthz", timeout=2) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def workers(self) -> list[int]:
+        return children(self.process.popen.pid)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class Browser:
+    """A signed-in (or anonymous) visitor of a WebServer: cookies, CSRF, timings. Redirects
+    are not followed; every request's time is kept."""
+
+    def __init__(self, base: str, session_key: str = ""):
+        import secrets
+
+        self.base = base
+        self.csrf = secrets.token_hex(16)  # 32 characters, as Django's unmasked secret
+        self.cookies = {"csrftoken": self.csrf}
+        if session_key:
+            self.cookies["sessionid"] = session_key
+        self.timings_ms: list[float] = []
+
+    def request(self, path: str, data: dict | None = None, timeout: float = 30):
+        """(status, body); status 0 when the connection broke."""
+        import http.client
+        from urllib.parse import urlencode
+
+        connection = http.client.HTTPConnection("127.0.0.1", int(self.base.rsplit(":", 1)[1]),
+                                                timeout=timeout)  # fmt: skip
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if data is not None:
+            body = urlencode({**data, "csrfmiddlewaretoken": self.csrf})
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.monotonic()
+        try:
+            connection.request("POST" if data is not None else "GET", path, body, headers)
+            response = connection.getresponse()
+            content = response.read().decode(errors="replace")
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            return 0, ""
+        finally:
+            connection.close()
+        self.timings_ms.append((time.monotonic() - started) * 1000)
+        return status, content
+
+    @property
+    def max_ms(self) -> int:
+        return round(max(self.timings_ms, default=0))

@@ -1,12 +1,12 @@
 """Faults, against the real Redis, a real Celery worker process and a real SMTP server:
-Redis down during a request, a worker killed mid-delivery, and the in-process clock of
-`make run`. The worker and the server process use this test's PostgreSQL database, so the
-tests commit their data (transaction=True). Each stops by itself (timeouts)."""
+Redis down or hung during a request, a worker killed mid-delivery, and the in-process clock
+of `make run` (the whole matrix against real server processes: test_fault_matrix.py). The
+worker and the server process use this test's PostgreSQL database, so the tests commit
+their data (transaction=True). Each stops by itself (timeouts)."""
 
+import logging
 import re
-import socket
 import sys
-import threading
 import time
 
 import pytest
@@ -17,8 +17,10 @@ from meetings import delivery, mail, reply_links
 from meetings.models import OutboxMessage, Participant
 from meetings.tasks import deliver_message
 
+from .conftest import use_shared_cache
 from .notify_support import (
     Process,
+    SilentServer,
     broker_database,
     free_port,
     outbox,
@@ -47,35 +49,6 @@ def broker(redis_url):
 
 def _closed_port_url() -> str:
     return f"redis://127.0.0.1:{free_port()}/5"
-
-
-class SilentServer:
-    """Accepts TCP connections and never answers: a hung Redis."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.conns = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stop.is_set():
-            try:
-                self.conns.append(self.sock.accept()[0])
-            except OSError:
-                continue
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=2)
-        for conn in self.conns:
-            conn.close()
-        self.sock.close()
 
 
 def test_redis_down_during_the_request_then_the_sweep_delivers(
@@ -126,7 +99,7 @@ def test_redis_down_during_the_request_then_the_sweep_delivers(
         assert (notice.status, notice.attempts) == (Status.SENT, 1)
 
 
-def test_a_hung_redis_delays_a_request_by_the_socket_timeout_only(area, settings, client):
+def test_a_hung_broker_delays_a_request_by_one_read_timeout_only(area, settings, client):
     require_postgres()
     silent = SilentServer()
     try:
@@ -140,10 +113,150 @@ def test_a_hung_redis_delays_a_request_by_the_socket_timeout_only(area, settings
     finally:
         silent.close()
     assert response.status_code == 302
-    # CELERY_BROKER_TRANSPORT_OPTIONS socket_timeout (2 s) bounds the wait.
-    assert elapsed < 3.5, f"the request took {elapsed:.2f} s"
-    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] <= 2
+    # REDIS_READ_TIMEOUT (1 s) bounds the wait for the broker's answer.
+    assert settings.REDIS_READ_TIMEOUT <= 1
+    assert elapsed < 2.0, f"the request took {elapsed:.2f} s"
     assert OutboxMessage.objects.get(kind=Kind.ROLE_DECLINED).status == Status.PENDING
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def warnings(self, text: str) -> list[str]:
+        return [
+            r.getMessage()
+            for r in self.records
+            if r.levelno >= logging.WARNING and text in r.getMessage()
+        ]
+
+
+@pytest.fixture
+def breaker_log():
+    handler = _Records()
+    logger = logging.getLogger("vom.breaker")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def test_a_hung_cache_costs_a_signed_in_page_one_timeout_then_nothing(
+    area, settings, client, redis_url, breaker_log
+):
+    """Issue 18: with the shared cache on a Redis that accepts and never answers, every
+    signed-in page took 20-55 s (no socket time-outs, 4-11 cache calls per page)."""
+    from vom import breaker
+
+    use_shared_cache(settings, redis_url)
+    client.force_login(area.alice, backend="participants.auth.UsernameOrEmailBackend")
+    assert client.get(reverse("home")).status_code == 200  # the session's copy is cached
+
+    silent = SilentServer(close_after=8)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "vom.redis_cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.port}/11",
+        }
+    }
+    settings.REDIS_BREAKER_FAILURES = 3
+    settings.REDIS_BREAKER_SECONDS = 30
+    timings, connections = [], []
+    try:
+        for _view in range(8):
+            started = time.monotonic()
+            response = client.get(reverse("home"))
+            timings.append(time.monotonic() - started)
+            connections.append(silent.connections)
+            assert response.status_code == 200
+            assert "Märta" in response.content.decode()
+    finally:
+        silent.close()
+    # Each of the first three pages waits one read time-out (1 s), not one per cache call.
+    assert max(timings) < 2.0, timings
+    assert connections[:3] == [1, 2, 3], connections
+    # Then the breaker is open: the process leaves Redis alone, the pages are fast.
+    assert breaker.cache.is_open
+    assert connections[3:] == [3] * 5, connections
+    assert max(timings[3:]) < 0.5, timings
+    # Said once in the log, not once per call.
+    assert len(breaker_log.warnings("unavailable")) == 1, breaker_log.warnings("")
+
+
+def test_the_breaker_tries_again_after_its_pause_and_says_when_redis_is_back(
+    settings, redis_url, breaker_log
+):
+    from django.core.cache import cache
+
+    from vom import breaker
+
+    silent = SilentServer()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "vom.redis_cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.port}/11",
+        }
+    }
+    settings.REDIS_BREAKER_FAILURES = 2
+    settings.REDIS_BREAKER_SECONDS = 1
+    try:
+        for _request in range(2):
+            breaker.new_scope()
+            with pytest.raises(breaker.RedisUnavailable):
+                cache.get("k")
+            # The same request does not try again.
+            with pytest.raises(breaker.RedisUnavailable, match="not tried"):
+                cache.get("k")
+        assert breaker.cache.is_open and silent.connections == 2
+        breaker.new_scope()
+        with pytest.raises(breaker.RedisUnavailable, match="not tried"):
+            cache.set("k", 1)
+        assert silent.connections == 2
+    finally:
+        silent.close()
+    # Redis answers again (the real one); after the pause one call tries and closes it.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "vom.redis_cache.RedisCache",
+            "LOCATION": f"{redis_url.rsplit('/', 1)[0]}/11",
+            "KEY_PREFIX": "breaker-test",
+        }
+    }
+    time.sleep(1.1)
+    breaker.new_scope()
+    cache.set("k", 1, 5)
+    assert cache.get("k") == 1
+    assert not breaker.cache.is_open
+    assert len(breaker_log.warnings("unavailable")) == 1
+    assert len(breaker_log.warnings("answers again")) == 1
+
+
+def test_a_request_that_queues_many_messages_waits_for_a_hung_broker_once(area):
+    """A meeting's invitations are queued one per participant after the commit: with a hung
+    broker only the first publish waits; the rows are there for the sweep."""
+    from vom import breaker
+
+    require_postgres()
+    silent = SilentServer()
+    try:
+        with use_broker(f"redis://127.0.0.1:{silent.port}/5"):
+            breaker.new_scope()
+            started = time.monotonic()
+            s = schedule_meeting(area)
+            elapsed = time.monotonic() - started
+            tried = silent.connections
+    finally:
+        silent.close()
+    queued = outbox(s.meeting, status=Status.PENDING).count()
+    assert queued >= 3
+    assert elapsed < 2.5, f"scheduling took {elapsed:.2f} s"
+    assert tried == 1
 
 
 def test_a_worker_killed_mid_delivery_delivers_exactly_once(area, broker, tmp_path, settings):

@@ -8,13 +8,18 @@ import logging
 
 from django.core.cache import cache
 
+from .breaker import RedisUnavailable
+
 logger = logging.getLogger(__name__)
 
 
 def _guarded(action: str, key: str, call, default=None):
-    """`call()`, or `default` with a warning naming the action and the key's prefix."""
+    """`call()`, or `default` with a warning naming the action and the key's prefix (a Redis
+    that is unavailable is logged once by its breaker, not on every call)."""
     try:
         return call()
+    except RedisUnavailable:
+        return default
     except Exception:  # noqa: BLE001 - any backend error is a miss
         logger.warning("cache unavailable (%s %s)", action, key.split(":", 1)[0], exc_info=True)
         return default

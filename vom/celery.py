@@ -1,9 +1,40 @@
 import os
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import beat_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vom.settings")
 
-app = Celery("vom")
+
+class GuardedTask(Task):
+    """Publishing a task never hangs the caller on a hung Redis: the broker's time-outs
+    (settings) bound one try, and `vom.breaker.broker` skips the next tries in the same
+    request and, after repeated failures, for a while in the whole process. Every caller
+    already copes with a publish that fails (the outbox sweep sends, the summaries sweep
+    renders, a report is computed in the request)."""
+
+    def apply_async(self, *args, **kwargs):
+        if self.app.conf.task_always_eager:
+            return super().apply_async(*args, **kwargs)
+        from kombu.exceptions import OperationalError
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        from . import breaker
+
+        failures = (OperationalError, OSError, ConnectionError, TimeoutError)
+        return breaker.broker.call(super().apply_async, *args, failures=failures, **kwargs)
+
+
+app = Celery("vom", task_cls=GuardedTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+@worker_process_init.connect
+@beat_init.connect
+def _task_statement_limits(**_kwargs):
+    """Tasks may run longer statements than web requests (DB_TASK_STATEMENT_TIMEOUT_MS)."""
+    from . import dblimits
+
+    dblimits.use("task")

@@ -2,9 +2,9 @@
 
 Django's `cached_db` backend, except that:
 
-- a cache that is down never fails a request: reads fall back to the database (as Django
-  does for `load`, and here also for `exists`, which sign-in uses), and writes to the cache
-  that fail are logged and skipped;
+- a cache that is down or hung never fails or holds a request (vom.breaker): reads fall
+  back to the database (as Django does for `load`, and here also for `exists`, which
+  sign-in uses), and writes to the cache that fail are logged and skipped;
 - a session's copy lives in the cache at most SESSION_CACHE_SECONDS (5 minutes), not for
   the whole session. The database row is the truth; a logout deletes it first and then the
   copy. If the cache cannot be reached at that moment the copy cannot be deleted, and a
@@ -18,6 +18,8 @@ from django.conf import settings
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 
+from .breaker import RedisUnavailable
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,6 +30,8 @@ class SessionStore(cached_db.SessionStore):
     def _copy_to_cache(self, data, expiry_age: int) -> None:
         try:
             self._cache.set(self.cache_key, data, self._cache_seconds(expiry_age))
+        except RedisUnavailable:
+            pass  # logged once by vom.breaker
         except Exception:  # noqa: BLE001
             logger.warning("session cache unavailable (set)", exc_info=True)
 
@@ -49,6 +53,8 @@ class SessionStore(cached_db.SessionStore):
         try:
             if session_key and (self.cache_key_prefix + session_key) in self._cache:
                 return True
+        except RedisUnavailable:
+            pass
         except Exception:  # noqa: BLE001
             logger.warning("session cache unavailable (exists)", exc_info=True)
         return DatabaseStore.exists(self, session_key)
@@ -66,5 +72,7 @@ class SessionStore(cached_db.SessionStore):
         DatabaseStore.delete(self, session_key)
         try:
             self._cache.delete(self.cache_key_prefix + session_key)
+        except RedisUnavailable:
+            logger.error("session cache unavailable (delete); its copy expires on its own")
         except Exception:  # noqa: BLE001
             logger.error("session cache unavailable (delete)", exc_info=True)

@@ -31,6 +31,18 @@ def _env_int(name: str, default: int, minimum: int = 0, maximum: int | None = No
     return value
 
 
+def _env_seconds(name: str, default: float, minimum: float = 0.05) -> float:
+    try:
+        value = env.float(name, default=default)
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f"{name} must be a number of seconds, got {env.str(name)!r}"
+        ) from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = env.str(name, default=str(default)).strip().lower()
     if raw in {"1", "true", "yes", "on"}:
@@ -117,11 +129,21 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", _env_int("CONN_MAX_AGE", 60))
+# A PostgreSQL that hangs or restarts must not hold a page for long (vom/dblimits.py): a
+# connection attempt gives up after DB_CONNECT_TIMEOUT seconds, a statement of a web request
+# after DB_STATEMENT_TIMEOUT_MS, and the page says the service is unavailable (503). Celery
+# tasks get DB_TASK_STATEMENT_TIMEOUT_MS, exports DB_EXPORT_STATEMENT_TIMEOUT_MS; management
+# commands (migrate, seed_demo) have no statement limit.
+DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 3, minimum=2)  # libpq's least is 2
+DB_STATEMENT_TIMEOUT_MS = _env_int("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
+DB_TASK_STATEMENT_TIMEOUT_MS = _env_int("DB_TASK_STATEMENT_TIMEOUT_MS", 600_000, minimum=0)
+DB_EXPORT_STATEMENT_TIMEOUT_MS = _env_int("DB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, minimum=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles expensive plans at every execution; for this app's short
     # OLTP queries and report aggregates it costs far more (up to 0.7 s) than it saves.
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
@@ -179,6 +201,16 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Every client of Redis (the cache with the sessions' copies, the Celery broker, a result
+# backend) waits at most these many seconds to connect and for an answer: a hung Redis
+# (accepting, never answering) costs a page one time-out, never a hang. After a failure a
+# request does not try again, and after REDIS_BREAKER_FAILURES in a row a process leaves
+# Redis alone for REDIS_BREAKER_SECONDS at a time (vom/breaker.py).
+REDIS_CONNECT_TIMEOUT = _env_seconds("REDIS_CONNECT_TIMEOUT", 0.5)
+REDIS_READ_TIMEOUT = _env_seconds("REDIS_READ_TIMEOUT", 1.0)
+REDIS_BREAKER_FAILURES = _env_int("REDIS_BREAKER_FAILURES", 3, minimum=1)
+REDIS_BREAKER_SECONDS = _env_seconds("REDIS_BREAKER_SECONDS", 10.0, minimum=0.1)
 
 # A cache shared by every process on the host (computed reports, see reports/cache.py);
 # CACHE_URL (e.g. redis://host:6379/1) shares it across hosts.
@@ -282,15 +314,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-# A web request must never wait on Redis: fail fast and let the outbox sweep catch up.
-CELERY_BROKER_CONNECTION_TIMEOUT = 1
+# A web request must never wait on Redis: fail fast and let the outbox sweep catch up
+# (the time-outs above; vom.celery.GuardedTask adds the breaker to every publish).
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 1,
-    "socket_timeout": 2,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    "socket_timeout": REDIS_READ_TIMEOUT,
     "max_retries": 0,
     "visibility_timeout": 3600,
 }
+# The same for a Redis result backend, should one be configured.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_READ_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY = False
 # Task modules beyond each app's tasks.py (which autodiscovery finds).
 CELERY_IMPORTS = ["meetings.summary_tasks", "meetings.retention_tasks"]

@@ -49,3 +49,6 @@ if settings.VOM_BENCH:
     from .bench_views import baseline
 
     urlpatterns.append(path("bench/baseline", baseline, name="bench_baseline"))
+
+# A database that is down or too slow answers 503 with a page that says so (not a bare 500).
+handler500 = "vom.error_pages.server_error"
