@@ -35,13 +35,13 @@ def should_start(argv: Sequence[str], environ: Mapping[str, str], redis_url: str
 
 def run_forever(interval: float, stop: threading.Event | None = None) -> None:
     from followup.notices import overdue_notices
-    from reports.cache import warm_dashboards
+    from reports import tallies
 
     from .anonymise import anonymise_due
     from .delivery import sweep
 
     stop = stop or threading.Event()
-    last_overdue_check = last_warm = last_anonymise = 0.0
+    last_overdue_check = last_fold = last_rebuild = last_anonymise = 0.0
     while not stop.is_set():
         try:
             # The daily "anonymise-meetings" of celery beat.
@@ -52,10 +52,13 @@ def run_forever(interval: float, stop: threading.Event | None = None) -> None:
             if time.monotonic() - last_overdue_check >= 3600:
                 overdue_notices()
                 last_overdue_check = time.monotonic()
-            # And "reports-warm": the default dashboards, before anyone asks.
-            if time.monotonic() - last_warm >= 240:
-                warm_dashboards()
-                last_warm = time.monotonic()
+            # "reports-rebuild" and "reports-fold": the report's month tallies.
+            if time.monotonic() - last_rebuild >= 24 * 3600:
+                tallies.rebuild()
+                last_rebuild = time.monotonic()
+            if time.monotonic() - last_fold >= settings.REPORTS_FOLD_SECONDS:
+                tallies.fold()
+                last_fold = time.monotonic()
             sent = sweep()
             if sent:
                 logger.info("outbox sweep sent %s message(s)", sent)

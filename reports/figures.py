@@ -22,7 +22,6 @@ organisation took part in (it initiated them or had staff invited); whole-meetin
 organisation" (cost borne, decisions, summaries read) show that organisation only.
 """
 
-import contextvars
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,26 +29,16 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
-    Avg,
-    BooleanField,
-    Case,
-    Count,
     Exists,
-    F,
-    Max,
     OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from meetings.choices import REASON_GROUPS, DecisionCategory, PersonAnswer, RaisedBy, Reason
-from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt, StateChange
+from meetings.choices import REASON_GROUPS, DecisionCategory, RaisedBy, Reason
+from meetings.models import Meeting, Participant
 from participants.models import Organisation, Role
 
 from .costs import MUNICIPAL, REGION, CostModel, side_of
@@ -172,20 +161,6 @@ class Report:
         }
 
 
-# --- Distinct persons: the basis of small-cell suppression ---
-
-# Counting distinct persons is the most expensive part of most queries, and it is needed
-# only to suppress small cells (the steering group's view). `compute(..., persons=False)`
-# replaces it by a constant 0.
-_COUNT_PERSONS = contextvars.ContextVar("reports_count_persons", default=True)
-
-
-def persons_count(field: str, **kwargs):
-    if _COUNT_PERSONS.get():
-        return Count(field, distinct=True, **kwargs)
-    return Count(Value(None), **kwargs)
-
-
 # --- Scope ---
 
 
@@ -217,10 +192,10 @@ def _month(value) -> dt.date:
     return value
 
 
-def _days(duration: dt.timedelta | None) -> float | None:
-    if duration is None:
+def _days(seconds: float | None) -> float | None:
+    if seconds is None:
         return None
-    return round(duration.total_seconds() / 86400, 1)
+    return round(seconds / 86400, 1)
 
 
 def _share(part, whole) -> float | None:
@@ -247,16 +222,11 @@ def compute(
 ) -> Report:
     """All figures for the period; `organisation` narrows to the meetings it took part in.
 
-    `persons=False` skips the counts of distinct persons behind each cell: the report
-    cannot then be suppressed (`reports.suppression`), but it is much cheaper.
+    Added up from the stored month tallies (`reports.tallies`), which carry the persons
+    behind each cell, so every report can be suppressed; `persons` is kept for callers.
     """
-    token = _COUNT_PERSONS.set(persons)
-    try:
-        with transaction.atomic():
-            without_jit()
-            return _compute(period, organisation, cost_model or CostModel.load(), persons)
-    finally:
-        _COUNT_PERSONS.reset(token)
+    with transaction.atomic():
+        return _compute(period, organisation, cost_model or CostModel.load(), persons)
 
 
 # Memory for each sort and hash of the report's queries. With PostgreSQL's default (4 MB)
@@ -282,56 +252,40 @@ def without_jit() -> None:
 def _compute(
     period: Period, organisation: Organisation | None, costs: CostModel, persons: bool
 ) -> Report:
-    meetings = meetings_in_scope(organisation)
-    in_init, in_held, in_ended = (
-        period.within("initiated_at"),
-        period.within("held_at"),
-        period.within("ended_at"),
-    )
-    totals = meetings.filter(in_init | in_held | in_ended).aggregate(
-        initiated=Count("pk", filter=in_init),
-        initiated_persons=persons_count("person", filter=in_init),
-        held=Count("pk", filter=in_held),
-        # Always counted: "persons who had a meeting" is a figure of its own.
-        held_persons=Count("person", distinct=True, filter=in_held),
-        cancelled=Count("pk", filter=in_ended & Q(state=S.CANCELLED)),
-        cancelled_persons=persons_count("person", filter=in_ended & Q(state=S.CANCELLED)),
-        declined=Count("pk", filter=in_ended & Q(state=S.DECLINED)),
-        declined_persons=persons_count("person", filter=in_ended & Q(state=S.DECLINED)),
-        to_consent=Avg(F("consent_at") - F("initiated_at"), filter=in_held),
-        to_meeting=Avg(Coalesce("actual_start", "starts_at") - F("initiated_at"), filter=in_held),
-    )
-    held_persons = totals["held_persons"]
-    held_participants = _held_participants(period, organisation)
+    from . import tallies as stored
 
-    by_month = _by_month(period, meetings)
-    attendance, relatives, remote, staff_attendances = _attendance(
-        held_participants, totals["held"]
-    )
-    priced = _priced_groups(held_participants, costs)
-    per_org = _per_organisation(held_participants, organisation)
-    cost = _cost_tables(priced, per_org, by_month, attendance, totals["held"], organisation)
-    decisions = _decisions(period, meetings, organisation)
+    parts = stored.read(period, organisation)
+    totals = parts.cell("totals")
+    held = totals.n("held")
+    held_persons = totals.persons("all_held")
+    names = _organisation_names(parts)
+
+    by_month = _by_month(period, parts)
+    attendance, relatives, remote, staff_attendances = _attendance(parts, held)
+    priced = _priced_groups(parts, costs, names)
+    per_org = _per_organisation(parts, names)
+    cost = _cost_tables(priced, per_org, by_month, attendance, held, organisation)
+    decisions = _decisions(parts, names)
 
     summary = {
-        "meetings_initiated": totals["initiated"],
-        "meetings_held": totals["held"],
-        "meetings_cancelled": totals["cancelled"],
-        "meetings_declined": totals["declined"],
+        "meetings_initiated": totals.n("initiated"),
+        "meetings_held": held,
+        "meetings_cancelled": totals.n("cancelled"),
+        "meetings_declined": totals.n("declined"),
         "persons_met": held_persons,
-        "mean_days_to_consent": _days(totals["to_consent"]),
-        "mean_days_to_meeting": _days(totals["to_meeting"]),
+        "mean_days_to_consent": _days(totals.mean("consent_s", "consent_n")),
+        "mean_days_to_meeting": _days(totals.mean("meeting_s", "meeting_n")),
         "meetings_with_relatives_share": _share(
-            sum(r["meetings"] for r in relatives.rows if r["relatives"] != "0"), totals["held"]
+            sum(r["meetings"] for r in relatives.rows if r["relatives"] != "0"), held
         ),
         "remote_attendance_share": _share(remote, staff_attendances),
         **cost.pop("summary"),
         **decisions.pop("summary"),
     }
     basis = {
-        "meetings_initiated": totals["initiated_persons"],
-        "meetings_cancelled": totals["cancelled_persons"],
-        "meetings_declined": totals["declined_persons"],
+        "meetings_initiated": totals.persons("initiated"),
+        "meetings_cancelled": totals.persons("cancelled"),
+        "meetings_declined": totals.persons("declined"),
     }
     for key in summary:
         basis.setdefault(
@@ -340,10 +294,10 @@ def _compute(
 
     tables = [
         by_month,
-        _initiators(period, meetings),
-        _raised_by(period, meetings),
-        _reasons(period, meetings),
-        _endings(period, meetings),
+        _initiators(parts, names),
+        _raised_by(parts),
+        _reasons(parts),
+        _endings(parts),
         attendance,
         relatives,
         _minutes(priced, attendance),
@@ -351,7 +305,7 @@ def _compute(
         *decisions["tables"],
         _summaries_read(per_org),
     ]
-    followup = _followup(period, meetings, organisation, costs)
+    followup = _followup(parts, organisation, costs)
     summary.update(followup["summary"])
     basis.update(followup["basis"])
     tables.extend(followup["tables"])
@@ -361,11 +315,27 @@ def _compute(
         summary=summary,
         summary_basis=basis,
         tables={t.key: t for t in tables},
-        has_persons=persons,
+        has_persons=True,
     )
 
 
-def _by_month(period: Period, meetings: QuerySet) -> Table:
+def _organisation_names(parts) -> dict[int, dict]:
+    """Name and principal of every organisation the figures name (read now, so a renamed
+    organisation shows its new name)."""
+    ids = {key[0] for key in parts.figure("initiators")}
+    ids |= {
+        key[0] for name in ("priced", "per_organisation", "decisions") for key in parts.figure(name)
+    }
+    for cells in parts.months.values():
+        ids |= {key[0] for key in cells.get("priced", {})}
+    ids.discard(None)
+    return {
+        row["pk"]: row
+        for row in Organisation.objects.filter(pk__in=ids).values("pk", "name", "principal")
+    }
+
+
+def _by_month(period: Period, parts) -> Table:
     rows = {
         month: {
             "month": month,
@@ -381,43 +351,16 @@ def _by_month(period: Period, meetings: QuerySet) -> Table:
         }
         for month in period.months()
     }
-    for row in (
-        meetings.filter(period.within("initiated_at"))
-        .annotate(month=TruncMonth("initiated_at"))
-        .values("month")
-        .annotate(n=Count("pk"), persons=persons_count("person"))
-        .order_by()
-    ):
-        target = rows[_month(row["month"])]
-        target["initiated"] = row["n"]
-        target["_basis"]["initiated"] = row["persons"]
-    for row in (
-        meetings.filter(period.within("held_at"))
-        .annotate(month=TruncMonth("held_at"))
-        .values("month")
-        .annotate(
-            n=Count("pk"),
-            persons=persons_count("person"),
-            to_meeting=Avg(Coalesce("actual_start", "starts_at") - F("initiated_at")),
-        )
-        .order_by()
-    ):
-        target = rows[_month(row["month"])]
-        target["held"] = row["n"]
-        target["mean_days_to_meeting"] = _days(row["to_meeting"])
-        for key in ("held", "mean_days_to_meeting", "cost_sek", "mean_cost_sek"):
-            target["_basis"][key] = row["persons"]
-        target["_basis"]["municipal_cost_share"] = row["persons"]
-    for row in (
-        meetings.filter(period.within("ended_at"), state__in=[S.CANCELLED, S.DECLINED])
-        .annotate(month=TruncMonth("ended_at"))
-        .values("month", "state")
-        .annotate(n=Count("pk"), persons=persons_count("person"))
-        .order_by()
-    ):
-        target = rows[_month(row["month"])]
-        target[row["state"]] = row["n"]
-        target["_basis"][row["state"]] = row["persons"]
+    for month, target in rows.items():
+        cell = parts.months.get(month, {}).get("totals", {}).get(())
+        if cell is None:
+            continue
+        for key in ("initiated", "held", "cancelled", "declined"):
+            target[key] = cell.n(key)
+            target["_basis"][key] = cell.persons(key)
+        target["mean_days_to_meeting"] = _days(cell.mean("meeting_s", "meeting_n"))
+        for key in ("mean_days_to_meeting", "cost_sek", "mean_cost_sek", "municipal_cost_share"):
+            target["_basis"][key] = cell.persons("held")
     return Table(
         key="by_month",
         title=_("Meetings per month"),
@@ -436,21 +379,22 @@ def _by_month(period: Period, meetings: QuerySet) -> Table:
     )
 
 
-def _initiators(period: Period, meetings: QuerySet) -> Table:
+def _initiators(parts, names) -> Table:
+    def label(role):
+        return Role(role).label if role in Role.values else role
+
     rows = [
         {
-            "organisation": row["initiator_organisation__name"],
-            "organisation_id": row["initiator_organisation"],
-            "role": Role(row["initiator_role"]).label
-            if row["initiator_role"] in Role.values
-            else row["initiator_role"],
-            "meetings": row["n"],
-            "persons": row["persons"],
+            "organisation": names.get(org, {}).get("name"),
+            "organisation_id": org,
+            "role": label(role),
+            "meetings": cell.n("n"),
+            "persons": cell.persons(),
         }
-        for row in meetings.filter(period.within("initiated_at"))
-        .values("initiator_organisation", "initiator_organisation__name", "initiator_role")
-        .annotate(n=Count("pk"), persons=persons_count("person"))
-        .order_by("initiator_organisation__name", "initiator_role")
+        for (org, role), cell in sorted(
+            parts.figure("initiators").items(),
+            key=lambda item: (names.get(item[0][0], {}).get("name") or "", item[0][1] or ""),
+        )
     ]
     return Table(
         key="initiators",
@@ -464,18 +408,17 @@ def _initiators(period: Period, meetings: QuerySet) -> Table:
     )
 
 
-def _raised_by(period: Period, meetings: QuerySet) -> Table:
+def _raised_by(parts) -> Table:
     labels = dict(RaisedBy.choices)
     rows = [
         {
-            "raised_by": labels.get(row["raised_by"], row["raised_by"]),
-            "meetings": row["n"],
-            "persons": row["persons"],
+            "raised_by": labels.get(raised_by, raised_by),
+            "meetings": cell.n("n"),
+            "persons": cell.persons(),
         }
-        for row in meetings.filter(period.within("initiated_at"))
-        .values("raised_by")
-        .annotate(n=Count("pk"), persons=persons_count("person"))
-        .order_by("-n", "raised_by")
+        for (raised_by,), cell in sorted(
+            parts.figure("raised_by").items(), key=lambda item: (-item[1].n("n"), item[0][0] or "")
+        )
     ]
     return Table(
         key="raised_by",
@@ -488,15 +431,10 @@ def _raised_by(period: Period, meetings: QuerySet) -> Table:
     )
 
 
-def _reasons(period: Period, meetings: QuerySet) -> Table:
+def _reasons(parts) -> Table:
     counts = {
-        row["code"]: row
-        for row in MeetingReason.objects.filter(
-            meeting__in=meetings.filter(period.within("initiated_at")).values("pk")
-        )
-        .values("code")
-        .annotate(n=Count("pk"), persons=persons_count("meeting__person"))
-        .order_by()
+        code: {"n": cell.n("n"), "persons": cell.persons()}
+        for (code,), cell in parts.figure("reasons").items()
     }
     rows = []
     for group, codes in REASON_GROUPS:
@@ -524,25 +462,19 @@ def _reasons(period: Period, meetings: QuerySet) -> Table:
     )
 
 
-def _endings(period: Period, meetings: QuerySet) -> Table:
+def _endings(parts) -> Table:
     """Cancelled and declined meetings by the stage they had reached: the "why" that can be
     counted. The free-text reasons are in the meeting export."""
     states = dict(S.choices)
     rows = [
         {
-            "outcome": states[row["to_state"]],
-            "stage": states.get(row["from_state"], row["from_state"]),
-            "from_state": row["from_state"],
-            "meetings": row["n"],
-            "persons": row["persons"],
+            "outcome": states[to_state],
+            "stage": states.get(from_state, from_state),
+            "from_state": from_state,
+            "meetings": cell.n("n"),
+            "persons": cell.persons(),
         }
-        for row in StateChange.objects.filter(
-            meeting__in=meetings.filter(period.within("ended_at")).values("pk"),
-            to_state__in=[S.CANCELLED, S.DECLINED],
-        )
-        .values("to_state", "from_state")
-        .annotate(n=Count("meeting", distinct=True), persons=persons_count("meeting__person"))
-        .order_by("to_state", "from_state")
+        for (to_state, from_state), cell in sorted(parts.figure("endings").items())
     ]
     return Table(
         key="endings",
@@ -566,41 +498,26 @@ ATTENDANCE_ORDER = [
 ]
 
 
-def _attendance(participants: QuerySet, held: int) -> tuple[Table, Table, int, int]:
+def _attendance(parts, held: int) -> tuple[Table, Table, int, int]:
     """Seed 000, Table 2 (at how many of the held meetings each role was present, and how
-    many different people that was) and the relatives present.
-
-    One pass counts, per meeting, who of each kind and role was invited, attended and
-    attended remotely; a second counts the different people per role.
-    """
+    many different people that was) and the relatives present."""
     K = Participant.Kind
     lines = [(K.PERSON, "", _("The person")), (K.RELATIVE, "", _("Relatives"))]
     lines += [(K.STAFF, role.value, role.label) for role in ATTENDANCE_ORDER]
-    attended, remote = Q(attended=True), Q(attended_mode__in=REMOTE_MODES)
-    inner = {"pid": Max("meeting__person")}
-    outer = {}
-    for i, (kind, role, _label) in enumerate(lines):
-        who = Q(kind=kind, role=role)
-        inner[f"inv{i}"] = Count("pk", filter=who)
-        inner[f"att{i}"] = Count("pk", filter=who & attended)
-        inner[f"rem{i}"] = Count("pk", filter=who & attended & remote)
-        outer[f"invited{i}"] = Count("meeting", filter=Q(**{f"inv{i}__gt": 0}))
-        outer[f"attended{i}"] = Count("meeting", filter=Q(**{f"att{i}__gt": 0}))
-        outer[f"attendances{i}"] = Sum(f"att{i}")
-        outer[f"remote{i}"] = Sum(f"rem{i}")
-        outer[f"persons{i}"] = persons_count("pid", filter=Q(**{f"att{i}__gt": 0}))
-    buckets = {"1": Q(att1=1), "2": Q(att1=2), "3+": Q(att1__gte=3)}  # line 1: relatives
-    for label, q in buckets.items():
-        outer[f"relatives{label}"] = Count("meeting", filter=q)
-        outer[f"relatives_persons{label}"] = persons_count("pid", filter=q)
-    outer["relatives_persons0"] = persons_count("pid", filter=Q(att1=0))
-    totals = participants.values("meeting").annotate(**inner).order_by().aggregate(**outer)
+    cells = [parts.cell("attendance", (kind, role)) for kind, role, _label in lines]
+    totals = {}
+    for i, cell in enumerate(cells):
+        for name in ("invited", "attended", "attendances", "remote"):
+            totals[f"{name}{i}"] = cell.n(name)
+        totals[f"persons{i}"] = cell.persons()
+    buckets = ("1", "2", "3+")
+    for label in ("0", *buckets):
+        bucket = parts.cell("relatives", (label,))
+        totals[f"relatives{label}"] = bucket.n("n")
+        totals[f"relatives_persons{label}"] = bucket.persons()
     people = {
-        (row["kind"], row["role"]): row["people"]
-        for row in participants.filter(attended=True)
-        .values("kind", "role")
-        .annotate(people=Count("user", distinct=True) + Count("relative", distinct=True))
-        .order_by()
+        (kind, role): cell.persons("all_users") + cell.persons("all_relatives")
+        for (kind, role, _label), cell in zip(lines, cells, strict=True)
     }
     rows = []
     for i, (kind, role, label) in enumerate(lines):
@@ -613,7 +530,7 @@ def _attendance(participants: QuerySet, held: int) -> tuple[Table, Table, int, i
                 "meetings_attended": totals[f"attended{i}"],
                 "attended_share": _share(totals[f"attended{i}"], held),
                 "different_people": people.get((kind, role), 0) if kind != K.PERSON else None,
-                "remote_share": _share(totals[f"remote{i}"] or 0, totals[f"attendances{i}"]),
+                "remote_share": _share(totals[f"remote{i}"], totals[f"attendances{i}"]),
                 "persons": totals[f"persons{i}"],
             }
         )
@@ -676,77 +593,45 @@ class PricedGroup:
     cost: Decimal = Decimal(0)
 
 
-def _priced_groups(participants: QuerySet, costs: CostModel) -> list[PricedGroup]:
+def _priced_groups(parts, costs: CostModel, names) -> list[PricedGroup]:
     """Staff minutes per (month, organisation, role, in person or remote), with standard
     times where nothing was recorded, priced with the organisation's hourly rate."""
-    attended = Q(attended=True)
-    counted = participants.filter(kind=Participant.Kind.STAFF).filter(
-        attended | Q(preparation_minutes__gt=0) | Q(is_convener=True)
-    )
-    rows = (
-        counted.annotate(
-            month=TruncMonth("meeting__held_at"),
-            remote=Case(
-                When(attended_mode__in=REMOTE_MODES, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-        .values(
-            "month",
-            "organisation",
-            "organisation__name",
-            "organisation__principal",
-            "role",
-            "remote",
-        )
-        .annotate(
-            attendances=Count("pk", filter=attended),
-            prep_sum=Sum("preparation_minutes", filter=attended | Q(preparation_minutes__gt=0)),
-            prep_missing=Count("pk", filter=attended & Q(preparation_minutes__isnull=True)),
-            travel_sum=Sum("travel_minutes", filter=attended),
-            travel_missing=Count("pk", filter=attended & Q(travel_minutes__isnull=True)),
-            meeting_sum=Sum("meeting_minutes", filter=attended),
-            meeting_missing=Count("pk", filter=attended & Q(meeting_minutes__isnull=True)),
-            convening=Sum("meeting__convening_minutes", filter=Q(is_convener=True)),
-        )
-        .order_by()
-    )
     groups = []
-    for row in rows:
-        org, role = row["organisation"], row["role"]
-        standards = costs.standards_for(org)
-        n = row["attendances"]
-        preparation = (row["prep_sum"] or 0) + row["prep_missing"] * costs.preparation_minutes(
-            org, role
-        )
-        travel = (row["travel_sum"] or 0) + (
-            0 if row["remote"] else row["travel_missing"] * standards.travel_minutes
-        )
-        meeting = (row["meeting_sum"] or 0) + row["meeting_missing"] * standards.meeting_minutes
-        convening = row["convening"] or 0
-        missing = (
-            row["prep_missing"]
-            + row["meeting_missing"]
-            + (0 if row["remote"] else row["travel_missing"])
-        )
-        values = n * 2 + (0 if row["remote"] else n)
-        group = PricedGroup(
-            month=_month(row["month"]),
-            organisation_id=org,
-            organisation=row["organisation__name"] or "",
-            side=side_of(row["organisation__principal"]),
-            role=role,
-            attendances=n,
-            preparation=preparation,
-            travel=travel,
-            meeting=meeting,
-            convening=convening,
-            recorded=max(values - missing, 0),
-            values=values,
-        )
-        group.cost = costs.cost(org, role, preparation + travel + meeting + convening)
-        groups.append(group)
+    for month, cells in sorted(parts.months.items()):
+        for (org, role, remote), cell in cells.get("priced", {}).items():
+            standards = costs.standards_for(org)
+            n = cell.n("attendances")
+            preparation = cell.n("prep_sum") + cell.n("prep_missing") * costs.preparation_minutes(
+                org, role
+            )
+            travel = cell.n("travel_sum") + (
+                0 if remote else cell.n("travel_missing") * standards.travel_minutes
+            )
+            meeting = cell.n("meeting_sum") + cell.n("meeting_missing") * standards.meeting_minutes
+            convening = cell.n("convening")
+            missing = (
+                cell.n("prep_missing")
+                + cell.n("meeting_missing")
+                + (0 if remote else cell.n("travel_missing"))
+            )
+            values = n * 2 + (0 if remote else n)
+            found = names.get(org, {})
+            group = PricedGroup(
+                month=month,
+                organisation_id=org,
+                organisation=found.get("name") or "",
+                side=side_of(found.get("principal")),
+                role=role,
+                attendances=n,
+                preparation=preparation,
+                travel=travel,
+                meeting=meeting,
+                convening=convening,
+                recorded=max(values - missing, 0),
+                values=values,
+            )
+            group.cost = costs.cost(org, role, preparation + travel + meeting + convening)
+            groups.append(group)
     return groups
 
 
@@ -807,25 +692,19 @@ def _minutes(groups: list[PricedGroup], attendance: Table) -> Table:
     )
 
 
-def _per_organisation(participants: QuerySet, organisation: Organisation | None) -> dict[int, dict]:
+def _per_organisation(parts, names) -> dict[int, dict]:
     """Per taking-part organisation: meetings, persons, and whether it read the summary."""
-    rows = participants.filter(kind=Participant.Kind.STAFF, organisation__isnull=False)
-    if organisation is not None:
-        rows = rows.filter(organisation=organisation)
-    read = ReadReceipt.objects.filter(
-        meeting=OuterRef("meeting"), organisation=OuterRef("organisation")
-    )
     return {
-        row["organisation"]: row
-        for row in rows.annotate(has_read=Exists(read))
-        .values("organisation", "organisation__name", "organisation__principal")
-        .annotate(
-            meetings=Count("meeting", distinct=True),
-            attended_meetings=Count("meeting", distinct=True, filter=Q(attended=True)),
-            read=Count("meeting", distinct=True, filter=Q(has_read=True)),
-            persons=persons_count("meeting__person"),
-        )
-        .order_by()
+        org: {
+            "organisation": org,
+            "organisation__name": names.get(org, {}).get("name") or "",
+            "organisation__principal": names.get(org, {}).get("principal"),
+            "meetings": cell.n("meetings"),
+            "attended_meetings": cell.n("attended_meetings"),
+            "read": cell.n("read"),
+            "persons": cell.persons(),
+        }
+        for (org,), cell in parts.figure("per_organisation").items()
     }
 
 
@@ -975,49 +854,38 @@ def _summaries_read(per_org: dict[int, dict]) -> Table:
     )
 
 
-def _decisions(period: Period, meetings: QuerySet, organisation: Organisation | None) -> dict:
+def _decisions(parts, names) -> dict:
     """The organisations' decisions at the meetings held in the period: the person's answer
-    at the meeting here, what became of them from the follow-up (`followup_figures`)."""
+    at the meeting, and what became of them from the follow-up (`tallies._decisions`)."""
     from . import followup_figures
 
-    decisions = Decision.objects.filter(
-        meeting__in=meetings.filter(period.within("held_at")).values("pk")
-    )
-    if organisation is not None:
-        decisions = decisions.filter(organisation=organisation)
-    outcomes = followup_figures.decision_outcomes(decisions)
     categories = dict(DecisionCategory.choices)
     rows, totals = [], defaultdict(int)
-    for row in (
-        decisions.values("organisation", "organisation__name", "category")
-        .annotate(
-            n=Count("pk"),
-            accepted=Count("pk", filter=Q(person_answer=PersonAnswer.ACCEPTS)),
-            declined_at_meeting=Count("pk", filter=Q(person_answer=PersonAnswer.DECLINES)),
-            thinking=Count("pk", filter=Q(person_answer=PersonAnswer.THINKING)),
-            persons=persons_count("meeting__person"),
-        )
-        .order_by("organisation__name", "category")
-    ):
-        outcome = outcomes.get((row["organisation"], row["category"]), {})
-        for key in ("n", "declined_at_meeting"):
-            totals[key] += row[key]
+    cells = sorted(
+        parts.figure("decisions").items(),
+        key=lambda item: (names.get(item[0][0], {}).get("name") or "", item[0][1]),
+    )
+    for (org, category), cell in cells:
+        outcome = {key: cell.n(key) for key in followup_figures.OUTCOME_KEYS}
+        n = cell.n("n")
+        totals["n"] += n
+        totals["declined_at_meeting"] += cell.n("declined_at_meeting")
         for key, value in outcome.items():
             totals[key] += value
         rows.append(
             {
-                "organisation": row["organisation__name"],
-                "organisation_id": row["organisation"],
-                "category": categories.get(row["category"], row["category"]),
-                "decisions": row["n"],
-                "accepted": row["accepted"],
-                "declined_at_meeting": row["declined_at_meeting"],
-                "thinking": row["thinking"],
-                **followup_figures.decision_outcome_row(outcome, row["n"]),
-                "persons": row["persons"],
+                "organisation": names.get(org, {}).get("name"),
+                "organisation_id": org,
+                "category": categories.get(category, category),
+                "decisions": n,
+                "accepted": cell.n("accepted"),
+                "declined_at_meeting": cell.n("declined_at_meeting"),
+                "thinking": cell.n("thinking"),
+                **followup_figures.decision_outcome_row(outcome, n),
+                "persons": cell.persons(),
             }
         )
-    persons = decisions.aggregate(persons=persons_count("meeting__person"))["persons"]
+    persons = parts.cell("decisions_all").persons()
     summary = {
         "decisions_total": totals["n"],
         "decisions_declined_at_meeting_share": _share(totals["declined_at_meeting"], totals["n"]),
@@ -1045,7 +913,7 @@ def _decisions(period: Period, meetings: QuerySet, organisation: Organisation | 
     }
 
 
-def _followup(period, meetings, organisation, costs) -> dict:
+def _followup(parts, organisation, costs) -> dict:
     from . import followup_figures
 
-    return followup_figures.compute(period, meetings, organisation, costs)
+    return followup_figures.compute(parts, organisation, costs)

@@ -7,31 +7,11 @@ when both values are there, so a change is never the difference of two different
 
 from decimal import Decimal
 
-from django.db.models import (
-    Avg,
-    Case,
-    Count,
-    DecimalField,
-    Exists,
-    F,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from followup.models import Checkpoint, DecisionStatus, DecisionStatusChange, HealthCareUse
+from followup.models import Checkpoint
 from followup.models import OutcomeMeasure as Outcome
-from meetings.choices import PersonAnswer
 from participants.models import Role
-
-from .figures import persons_count
 
 # Weeks in an average month, to turn hours a week into a monthly cost (seed 000: 11.6 h a
 # week at 300 SEK/h is "15 000 kr per month").
@@ -57,67 +37,7 @@ def _round(value, places=1):
 # --- Decisions ---
 
 
-def decision_outcomes(decisions: QuerySet) -> dict[tuple[int, str], dict[str, int]]:
-    """Per (organisation, category): implemented, partly, declined by the person, on time,
-    judged for on time, and without any report.
-
-    Each decision's latest status and whether (and by its due date) it was implemented are
-    subqueries; they are grouped on, not filtered on, so each runs once per decision, and
-    the few groups are summed here.
-    """
-    today = timezone.localdate()
-    reports = DecisionStatusChange.objects.filter(decision=OuterRef("pk"))
-    implemented = reports.filter(status=DecisionStatus.IMPLEMENTED)
-    groups = (
-        decisions.annotate(
-            latest_status=Subquery(reports.order_by("-reported_at", "-id").values("status")[:1]),
-            implemented=Exists(implemented),
-            implemented_by_due=Exists(implemented.filter(date__lte=OuterRef("due_date"))),
-            due=Case(
-                When(due_date__isnull=True, then=Value("none")),
-                When(due_date__lt=today, then=Value("past")),
-                default=Value("future"),
-            ),
-        )
-        .values(
-            "organisation",
-            "category",
-            "person_answer",
-            "latest_status",
-            "implemented",
-            "implemented_by_due",
-            "due",
-        )
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    result: dict[tuple[int, str], dict[str, int]] = {}
-    for g in groups:
-        counts = result.setdefault(
-            (g["organisation"], g["category"]),
-            dict.fromkeys(
-                ("implemented", "partly", "declined", "on_time", "judged", "no_report"), 0
-            ),
-        )
-        n, latest = g["n"], g["latest_status"]
-        declined = (
-            g["person_answer"] == PersonAnswer.DECLINES
-            or latest == DecisionStatus.DECLINED_BY_PERSON
-        )
-        # Can be judged on time: a due date, still wanted, and implemented or past due.
-        judged = (
-            g["due"] != "none"
-            and not declined
-            and latest != DecisionStatus.NO_LONGER_RELEVANT
-            and (g["implemented"] or g["due"] == "past")
-        )
-        counts["implemented"] += n if latest == DecisionStatus.IMPLEMENTED else 0
-        counts["partly"] += n if latest == DecisionStatus.PARTLY else 0
-        counts["declined"] += n if declined else 0
-        counts["judged"] += n if judged else 0
-        counts["on_time"] += n if judged and g["implemented_by_due"] else 0
-        counts["no_report"] += n if latest is None else 0
-    return result
+OUTCOME_KEYS = ("implemented", "partly", "declined", "on_time", "judged", "no_report")
 
 
 def decision_outcome_row(counts: dict, n: int) -> dict:
@@ -155,11 +75,12 @@ def decision_outcome_columns() -> list:
 # --- Home help, health care use, outcomes ---
 
 
-def compute(period, meetings: QuerySet, organisation, costs) -> dict:
-    held = meetings.filter(period.within("held_at"))
-    home_help = _home_help(held, organisation, costs)
-    health = _health_care(held, organisation, costs)
-    outcomes = _outcomes(held)
+def compute(parts, organisation, costs) -> dict:
+    """From the added-up month tallies (`reports.tallies`: `_home_help`, `_health_care`,
+    `_outcomes`)."""
+    home_help = _home_help(parts, organisation, costs)
+    health = _health_care(parts, organisation, costs)
+    outcomes = _outcomes(parts)
     return {
         "summary": {**home_help["summary"], **health["summary"], **outcomes["summary"]},
         "basis": {**home_help["basis"], **health["basis"], **outcomes["basis"]},
@@ -167,32 +88,29 @@ def compute(period, meetings: QuerySet, organisation, costs) -> dict:
     }
 
 
+def _decimal(value) -> Decimal | None:
+    return None if value is None else Decimal(str(round(value, 6)))
+
+
 def _home_help_rate(organisation, costs) -> Decimal:
     """Seed 000 prices home help at the home-help staff rate (300 SEK/h)."""
     return costs.hourly_rate(organisation.pk if organisation else None, Role.CONTACT_PERSON)
 
 
-def _home_help(held: QuerySet, organisation, costs) -> dict:
+def _home_help(parts, organisation, costs) -> dict:
     from .figures import Column, Table
 
     rate = _home_help_rate(organisation, costs)
     rows = {
-        row["kind"]: row
-        for row in Checkpoint.objects.filter(
-            meeting__in=held.values("pk"),
-            completed_at__isnull=False,
-            home_help_hours_before__isnull=False,
-            home_help_hours_after__isnull=False,
-        )
-        .values("kind")
-        .annotate(
-            n=Count("pk"),
-            persons=persons_count("meeting__person"),
-            before=Avg("home_help_hours_before"),
-            after=Avg("home_help_hours_after"),
-            more=Count("pk", filter=Q(home_help_hours_after__gt=F("home_help_hours_before"))),
-        )
-        .order_by()
+        kind: {
+            "n": cell.n("n"),
+            "persons": cell.persons(),
+            "before": _decimal(cell.mean("before_s", "n")),
+            "after": _decimal(cell.mean("after_s", "n")),
+            "more": cell.n("more"),
+        }
+        for (kind,), cell in parts.figure("home_help").items()
+        if cell.n("n")
     }
     table_rows = []
     for kind, label in Checkpoint.Kind.choices:
@@ -244,36 +162,14 @@ def _home_help(held: QuerySet, organisation, costs) -> dict:
     }
 
 
-def _health_care(held: QuerySet, organisation, costs) -> dict:
+def _health_care(parts, organisation, costs) -> dict:
     from .figures import Column, Table
 
-    B, A = HealthCareUse.Period.BEFORE, HealthCareUse.Period.AFTER
-    # One row per meeting with before and after side by side, then the sums over them.
-    per_meeting = (
-        HealthCareUse.objects.filter(meeting__in=held.values("pk"))
-        .values("meeting", "person")
-        .annotate(
-            adm_before=Max("hospital_admissions", filter=Q(period=B)),
-            adm_after=Max("hospital_admissions", filter=Q(period=A)),
-            em_before=Max("emergency_visits", filter=Q(period=B)),
-            em_after=Max("emergency_visits", filter=Q(period=A)),
-            months_before=Max("months", filter=Q(period=B)),
-            months_after=Max("months", filter=Q(period=A)),
-        )
-        .order_by()
-    )
-    paired = Q(adm_before__isnull=False, adm_after__isnull=False)
-    totals = per_meeting.aggregate(
-        total_n=Count("meeting", filter=paired),
-        total_persons=persons_count("person", filter=paired),
-        total_adm_before=Sum("adm_before", filter=paired),
-        total_adm_after=Sum("adm_after", filter=paired),
-        total_em_before=Sum("em_before", filter=paired),
-        total_em_after=Sum("em_after", filter=paired),
-        total_months_before=Avg("months_before", filter=paired, output_field=DecimalField()),
-        total_months_after=Avg("months_after", filter=paired, output_field=DecimalField()),
-    )
-    totals = {key.removeprefix("total_"): value for key, value in totals.items()}
+    cell = parts.cell("health_care")
+    totals = {key: cell.n(key) for key in ("n", "adm_before", "adm_after", "em_before", "em_after")}
+    totals["persons"] = cell.persons()
+    totals["months_before"] = cell.mean("months_before_s", "months_before_n")
+    totals["months_after"] = cell.mean("months_after_s", "months_after_n")
     standards = costs.standards_for(organisation.pk if organisation else None)
     # An emergency visit is priced as a physician contact (seed 000's unit costs have no
     # separate price for it); a hospital admission as a hospital stay.
@@ -344,45 +240,24 @@ LATER = [
 ]
 
 
-def _outcomes(held: QuerySet) -> dict:
+def _outcomes(parts) -> dict:
     from .figures import Column, Table
 
-    # One row per meeting with each measure at each timepoint side by side (conditional
-    # aggregation), then the averages over those rows: one pass over the measurements.
-    # Names use single underscores: "__" would read as a lookup.
-    timepoints = [Outcome.Timepoint.BASELINE] + [tp for tp, _label in LATER]
-    pivot = {
-        f"{field}_{tp}": Max(field, filter=Q(timepoint=tp))
-        for field, _label, _places in MEASURES
-        for tp in timepoints
-    }
-    per_meeting = (
-        Outcome.objects.filter(meeting__in=held.values("pk"), could_not_answer=False)
-        .values("meeting", "person")
-        .annotate(**pivot)
-        .order_by()
-    )
-    aggregates = {}
+    totals = {}
     for field, _label, _places in MEASURES:
-        base, threshold = f"{field}_{Outcome.Timepoint.BASELINE}", THRESHOLDS[field]
         for timepoint, _tlabel in LATER:
-            later = key = f"{field}_{timepoint}"
-            paired = Q(**{f"{base}__isnull": False, f"{later}__isnull": False})
-            # Positive gain is better: a higher EQ-5D index or VAS, a lower STAI-6.
-            if field == "stai6_sum":
-                better = paired & Q(**{f"{base}__gt": F(later) + threshold})
-                worse = paired & Q(**{f"{later}__gt": F(base) + threshold})
-            else:
-                better = paired & Q(**{f"{later}__gte": F(base) + threshold})
-                worse = paired & Q(**{f"{base}__gte": F(later) + threshold})
-            aggregates[f"{key}_n"] = Count("meeting", filter=paired)
-            aggregates[f"{key}_persons"] = persons_count("person", filter=paired)
-            aggregates[f"{key}_before"] = Avg(base, filter=paired)
-            aggregates[f"{key}_after"] = Avg(later, filter=paired)
-            aggregates[f"{key}_change"] = Avg(F(later) - F(base), filter=paired)
-            aggregates[f"{key}_better"] = Count("meeting", filter=better)
-            aggregates[f"{key}_worse"] = Count("meeting", filter=worse)
-    totals = per_meeting.aggregate(**aggregates)
+            key = f"{field}_{timepoint}"
+            cell = parts.cell("outcomes", (field, timepoint))
+            n = cell.n("n")
+            totals[f"{key}_n"] = n
+            totals[f"{key}_persons"] = cell.persons()
+            totals[f"{key}_before"] = cell.mean("before_s", "n")
+            totals[f"{key}_after"] = cell.mean("after_s", "n")
+            totals[f"{key}_change"] = (
+                (cell.value("after_s") - cell.value("before_s")) / n if n else None
+            )
+            totals[f"{key}_better"] = cell.n("better")
+            totals[f"{key}_worse"] = cell.n("worse")
     rows = []
     for field, label, places in MEASURES:
         for timepoint, tlabel in LATER:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from participants.models import Organisation, Role
@@ -128,3 +129,40 @@ class HourlyRate(models.Model):
 
     def __str__(self):
         return f"{self.organisation_id} {self.role}: {self.sek_per_hour}"
+
+
+class MonthTally(models.Model):
+    """The figures of one month for one organisation's scope (None: the whole area), in
+    the parts they are added up from: counts and sums per figure and key, and the persons
+    behind each (`reports.tallies`). Kept by the "reports-fold" task from `TallyMark`
+    rows; the dashboard and the figure exports read only these."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    month = models.DateField()
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month"],
+                name="monthtally_unique",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self):
+        return f"tally {self.organisation_id or 'area'} {self.month:%Y-%m}"
+
+
+class TallyMark(models.Model):
+    """A month whose tallies are behind: written by PostgreSQL triggers on the meeting
+    tables in the transaction of the change (migration 0002), removed when folded."""
+
+    month = models.DateField(db_index=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self):
+        return f"mark {self.month:%Y-%m}"

@@ -7,7 +7,6 @@ from django.db import transaction
 from participants import audit
 from participants.models import Organisation, User
 
-from . import cache as report_cache
 from .models import COSTED_ROLES, CostSettings, HourlyRate
 
 SETTINGS_FIELDS = [
@@ -61,5 +60,4 @@ def cost_settings_update(
         audit.record_change(
             user=actor, obj=current, action="update", before=before, after=after, person=None
         )
-        report_cache.bump_generation()
         return current

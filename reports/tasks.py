@@ -1,23 +1,19 @@
 from celery import shared_task
 
-from .cache import PENDING_SECONDS, compute_in_background, warm_dashboards
+from . import tallies
+
+
+# Folds that queue up while no worker runs are dropped (expires): the next one does the
+# same work.
+@shared_task(ignore_result=True)
+def fold_tallies() -> int:
+    """The months whose tallies are behind, computed again (CELERY_BEAT_SCHEDULE
+    "reports-fold")."""
+    return len(tallies.fold())
 
 
 @shared_task(ignore_result=True)
-def warm_report_cache() -> int:
-    return warm_dashboards()
-
-
-# Not acknowledged late: a report that kills its worker (memory) is not redelivered
-# forever. The time limits end it before its pending mark expires.
-@shared_task(
-    ignore_result=True,
-    acks_late=False,
-    soft_time_limit=PENDING_SECONDS - 60,
-    time_limit=PENDING_SECONDS - 30,
-)
-def compute_report(
-    organisation_id: int | None, start: str, end: str, suppressed: bool, token: str = ""
-) -> None:
-    """A report a manager asked for that is too large to compute within the request."""
-    compute_in_background(organisation_id, start, end, suppressed, token)
+def rebuild_tallies() -> int:
+    """Every month marked once a day ("reports-rebuild"): decisions past their due date are
+    judged against today. The next fold computes them."""
+    return tallies.rebuild()

@@ -11,12 +11,12 @@ from participants.selectors import active_memberships
 from vom import dblimits
 from vom.errors import DomainError
 
-from . import cache as report_cache
-from . import charts, exports, figures, selectors, services
+from . import charts, exports, figures, selectors, services, tallies
 from .costs import CostModel
 from .forms import CostSettingsForm, ReportFilterForm, rate_field_names
 from .labels import summary_groups
 from .models import COSTED_ROLES
+from .suppression import suppress
 
 EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": exports.XLSX_TYPE}
 
@@ -40,7 +40,8 @@ def _filter(request):
 
 
 def _report(scope, period):
-    return report_cache.report_for(period, scope.organisation, suppressed=scope.suppressed)
+    report = figures.compute(period, scope.organisation, persons=scope.suppressed)
+    return suppress(report) if scope.suppressed else report
 
 
 def _chart_labels():
@@ -67,16 +68,9 @@ def dashboard(request):
         "may_edit_rates": scope.organisation is not None
         and scope.organisation in selectors.managed_organisations(request.user),
     }
-    report = None
-    if period is not None:
-        report = report_cache.report_or_pending(
-            period, scope.organisation, suppressed=scope.suppressed
-        )
-        if report is None:
-            context["pending"] = report_cache.status(
-                period, scope.organisation, suppressed=scope.suppressed
-            )
+    report = _report(scope, period) if period is not None else None
     if report is not None:
+        context["waiting_since"] = tallies.behind()
         query = request.GET.copy()
         query["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
         query["date_from"], query["date_to"] = period.start.isoformat(), period.end.isoformat()

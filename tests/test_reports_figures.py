@@ -5,12 +5,11 @@ import pytest
 
 from meetings.models import Meeting, Participant
 from participants.models import Role
-from reports import figures
 from reports.costs import CostModel
 from reports.figures import Period
 from reports.models import CostSettings, HourlyRate
 
-from .reports_data import aware, make_meeting, report_area, seed_000_meetings
+from .reports_data import aware, computed, make_meeting, report_area, seed_000_meetings
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +24,7 @@ def rarea():
 
 def test_seed_000_eight_meetings_cost_3824_sek_a_third_municipal(rarea):
     seed_000_meetings(rarea, dt.date(2026, 3, 2))
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     s = report.summary
     assert s["meetings_held"] == 8
     # 30,591.67 SEK for eight meetings by the standard formula of seed 000.
@@ -37,9 +36,7 @@ def test_seed_000_eight_meetings_cost_3824_sek_a_third_municipal(rarea):
 
 def test_seed_000_attendance_in_the_style_of_table_2(rarea):
     seed_000_meetings(rarea, dt.date(2026, 3, 2))
-    rows = {
-        row["role"] or row["kind"]: row for row in figures.compute(MARCH).tables["attendance"].rows
-    }
+    rows = {row["role"] or row["kind"]: row for row in computed(MARCH).tables["attendance"].rows}
     assert rows[Role.PHYSICIAN]["meetings_attended"] == 8
     assert rows[Role.PHYSICIAN]["different_people"] == 1
     assert rows[Role.NEEDS_ASSESSOR]["meetings_attended"] == 8
@@ -51,9 +48,7 @@ def test_seed_000_attendance_in_the_style_of_table_2(rarea):
     assert rows[Role.HOME_HELP_COORDINATOR]["meetings_attended"] == 4
     assert rows[Role.HOME_HELP_COORDINATOR]["different_people"] == 2
     assert rows["relative"]["meetings_attended"] == 7
-    relatives = {
-        r["relatives"]: r["meetings"] for r in figures.compute(MARCH).tables["relatives"].rows
-    }
+    relatives = {r["relatives"]: r["meetings"] for r in computed(MARCH).tables["relatives"].rows}
     assert relatives == {"0": 1, "1": 4, "2": 2, "3+": 1}
 
 
@@ -68,7 +63,7 @@ def test_recorded_minutes_replace_the_standards(rarea):
     Participant.objects.filter(meeting=meeting, user=rarea.physician).update(
         preparation_minutes=30, travel_minutes=0, meeting_minutes=90
     )
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     # (30 + 0 + 90) minutes at 790 SEK/h
     assert report.summary["mean_cost_sek"] == pytest.approx(1580.0)
     minutes = report.tables["minutes"].rows[0]
@@ -84,7 +79,7 @@ def test_remote_attendance_has_no_standard_travel(rarea):
         held=dt.date(2026, 3, 10),
         staff=[(rarea.assessors[0], asm, Role.NEEDS_ASSESSOR, True, Participant.Mode.VIDEO)],
     )
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     # (10 preparation + 60 meeting) minutes at 420 SEK/h, all municipal
     assert report.summary["mean_cost_sek"] == pytest.approx(490.0)
     assert report.summary["municipal_cost_share"] == 1.0
@@ -103,7 +98,7 @@ def test_an_organisations_own_rates_and_standards_are_used(rarea):
         organisation=hc, role=Role.PHYSICIAN, sek_per_hour=Decimal("600"), preparation_minutes=0
     )
     CostSettings.objects.create(organisation=hc, meeting_minutes=30, travel_minutes=30)
-    report = figures.compute(MARCH, cost_model=CostModel.load())
+    report = computed(MARCH, cost_model=CostModel.load())
     assert report.summary["mean_cost_sek"] == pytest.approx(600.0)
 
 
@@ -119,7 +114,7 @@ def test_counts_by_the_month_of_each_event(rarea):
     )
     make_meeting(rarea, state=S.DECLINED, initiated=dt.date(2026, 3, 2), ended=dt.date(2026, 4, 1))
     make_meeting(rarea, state=S.SCHEDULED, initiated=dt.date(2026, 3, 30))
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     s = report.summary
     assert (s["meetings_initiated"], s["meetings_held"]) == (3, 1)
     assert (s["meetings_cancelled"], s["meetings_declined"]) == (1, 0)
@@ -127,7 +122,7 @@ def test_counts_by_the_month_of_each_event(rarea):
     assert s["mean_days_to_consent"] == pytest.approx(2.0)
     endings = report.tables["endings"].rows
     assert [(r["from_state"], r["meetings"]) for r in endings] == [(S.CONVENING, 1)]
-    spring = figures.compute(Period(dt.date(2026, 2, 1), dt.date(2026, 4, 30)))
+    spring = computed(Period(dt.date(2026, 2, 1), dt.date(2026, 4, 30)))
     months = {row["month"]: row for row in spring.tables["by_month"].rows}
     assert months[dt.date(2026, 2, 1)]["initiated"] == 1
     assert months[dt.date(2026, 3, 1)]["held"] == 1
@@ -136,7 +131,7 @@ def test_counts_by_the_month_of_each_event(rarea):
 
 def test_initiators_and_reasons(rarea):
     seed_000_meetings(rarea, dt.date(2026, 3, 20))
-    report = figures.compute(Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30)))
+    report = computed(Period(dt.date(2026, 3, 1), dt.date(2026, 4, 30)))
     initiators = {(r["organisation"], r["meetings"]) for r in report.tables["initiators"].rows}
     assert initiators == {(rarea.health_care.name, 6), (rarea.home_help.name, 2)}
     reasons = {r["code"]: r["meetings"] for r in report.tables["reasons"].rows}
@@ -160,16 +155,16 @@ def test_organisation_scope_is_the_meetings_it_took_part_in(rarea):
         held=dt.date(2026, 3, 11),
         staff=[(other.physician, other.health_care, Role.PHYSICIAN, True, "")],
     )
-    mine = figures.compute(MARCH, rarea.health_care)
+    mine = computed(MARCH, rarea.health_care)
     assert mine.summary["meetings_held"] == 1
     assert mine.summary["own_cost_sek"] == pytest.approx(1975.0)
     assert [r["organisation"] for r in mine.tables["cost_by_organisation"].rows] == [hc.name]
-    assert figures.compute(MARCH, rarea.assessment).summary["meetings_held"] == 0
-    assert figures.compute(MARCH).summary["meetings_held"] == 2
+    assert computed(MARCH, rarea.assessment).summary["meetings_held"] == 0
+    assert computed(MARCH).summary["meetings_held"] == 2
 
 
 def test_empty_period_gives_no_errors():
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     assert report.summary["meetings_held"] == 0
     assert report.summary["mean_cost_sek"] is None
     assert report.as_json()["meetings_held"] == 0
@@ -222,7 +217,7 @@ def test_decisions_implemented_on_time_and_declined(rarea):
         statuses=[("declined_by_person", d(2026, 3, 12))],
     )
     _decision(meeting, hh, coordinator, answer="declines")
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     s = report.summary
     assert s["decisions_total"] == 4
     assert s["decisions_implemented_share"] == 0.5
@@ -234,7 +229,7 @@ def test_decisions_implemented_on_time_and_declined(rarea):
     row = report.tables["decisions"].rows[0]
     assert (row["organisation"], row["decisions"], row["implemented"]) == (hh.name, 4, 2)
     # Decisions are the organisation's own in its scope.
-    assert figures.compute(MARCH, rarea.health_care).summary["decisions_total"] == 0
+    assert computed(MARCH, rarea.health_care).summary["decisions_total"] == 0
 
 
 def test_home_help_hours_health_care_use_and_outcomes(rarea):
@@ -267,7 +262,7 @@ def test_home_help_hours_health_care_use_and_outcomes(rarea):
                 date=dt.date(2026, 3, 3), eq5d_index=Decimal(eq), eq5d_value_set="UK TTO",
                 eq5d_vas=vas, stai6_sum=stai, entered_by=nurse,
             )  # fmt: skip
-    report = figures.compute(MARCH)
+    report = computed(MARCH)
     s = report.summary
     assert s["home_help_hours_before"] == 11.6
     assert s["home_help_hours_after"] == 16.9
@@ -296,7 +291,7 @@ def test_a_meeting_driven_through_the_services_is_counted_and_costed(meeting_in,
 
     meeting_in(Meeting.State.CLOSED)  # proposed three weeks ago, held today
     today = timezone.localdate()
-    report = figures.compute(Period(today - dt.timedelta(days=30), today))
+    report = computed(Period(today - dt.timedelta(days=30), today))
     s = report.summary
     assert (s["meetings_initiated"], s["meetings_held"]) == (1, 1)
     attendance = {r["role"]: r["meetings_attended"] for r in report.tables["attendance"].rows}

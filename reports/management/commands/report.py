@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from participants.models import Organisation
-from reports import figures
+from reports import figures, tallies
 from reports.suppression import suppress
 
 
@@ -39,6 +39,7 @@ class Command(BaseCommand):
             org = Organisation.objects.filter(pk=organisation).first()
             if org is None:
                 raise CommandError(f"no organisation with id {organisation}")
+        tallies.fold()  # the changes not yet folded by the "reports-fold" task
         report = figures.compute(figures.Period(start, end), org)
         if suppress:
             report = _suppress(report)
