@@ -55,6 +55,7 @@ def log_access(
         "object_id": str(obj.pk) if obj is not None else "",
         "outcome": outcome,
         **_own_values(request),
+        **_system_client_values(request, user),
     }
     if connection.vendor == "postgresql":
         # Every page writes one: a prepared-once INSERT instead of a model save (a third
@@ -64,6 +65,22 @@ def log_access(
             cursor.execute(sql, _params(fields, values))
     else:
         AccessLog.objects.create(**values)
+
+
+SYSTEM_ROLE = "system"
+
+
+def _system_client_values(request, user) -> dict:
+    """A record system signed in to the FHIR API (no user): the row names the client and
+    its organisation (fhir.auth sets `request.system_client`)."""
+    client = getattr(request, "system_client", None)
+    if client is None or user is not None:
+        return {}
+    return {
+        "system_client_id": client.pk,
+        "organisation_id": client.organisation_id,
+        "role": SYSTEM_ROLE,
+    }
 
 
 def _own_values(request) -> dict:
@@ -91,18 +108,19 @@ def log_list(
     person_ids = list(dict.fromkeys(person_ids))
     if not person_ids:
         return
-    user = request.user
-    if membership is None:
+    user = request.user if request.user.is_authenticated else None
+    if membership is None and user is not None:
         membership = next(iter(active_memberships(user)), None)
     values = {
         **_own_values(request),
-        "user_id": user.pk,
+        "user_id": user.pk if user is not None else None,
         "organisation_id": membership.organisation_id if membership else None,
         "role": membership.role if membership else "",
         "action": AccessLog.Action.LIST,
         "object_type": object_type,
         "outcome": AccessLog.Outcome.ALLOWED,
         "list_name": list_name,
+        **_system_client_values(request, user),
     }
     if connection.vendor == "postgresql":
         sql, fields = _list_statement()

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "meetings",
     "followup",
     "reports",
+    "fhir",
 ]
 
 MIDDLEWARE = [
