@@ -37,7 +37,7 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
     serves = Exists(current.filter(person=OuterRef("person"), organisation_id__in=care_orgs))
     nurse_orgs = convening_organisation_ids(user)
     convenes = Exists(current.filter(person=OuterRef("person"), organisation_id__in=nurse_orgs))
-    # A record system (fhir.auth.SystemPrincipal) is no user and is invited to nothing: it
+    # A record system (fhir_api.auth.SystemPrincipal) is no user and is invited to nothing: it
     # sees what its organisation serves.
     invited = (
         Exists(

@@ -72,7 +72,7 @@ SYSTEM_ROLE = "system"
 
 def _system_client_values(request, user) -> dict:
     """A record system signed in to the FHIR API (no user): the row names the client and
-    its organisation (fhir.auth sets `request.system_client`)."""
+    its organisation (fhir_api.auth sets `request.system_client`)."""
     client = getattr(request, "system_client", None)
     if client is None or user is not None:
         return {}

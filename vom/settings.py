@@ -67,7 +67,7 @@ INSTALLED_APPS = [
     "meetings",
     "followup",
     "reports",
-    "fhir",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
 """The resource types of the API: for each, where its rows come from (through the access
-rule, fhir.selectors), its search parameters and how a page of rows becomes FHIR JSON.
+rule, fhir_api.selectors), its search parameters and how a page of rows becomes FHIR JSON.
 
 A type has one or more *sources* (CareTeam: a person's care team and a meeting's
 participants; Task: decisions and checkpoints), each a queryset whose ids carry the

@@ -34,7 +34,14 @@ def date_range(name: str, value: str) -> tuple[str, dt.datetime, dt.datetime]:
         if match["time"]:
             stamp = value[len(match["prefix"] or "") :].replace("Z", "+00:00")
             start = dt.datetime.fromisoformat(stamp)
-            end = start + dt.timedelta(seconds=1)
+            # The range is as precise as the value: a minute, a second or a microsecond.
+            clock = match["time"]
+            if "." in clock:
+                end = start + dt.timedelta(microseconds=1)
+            elif clock.count(":") == 2:
+                end = start + dt.timedelta(seconds=1)
+            else:
+                end = start + dt.timedelta(minutes=1)
         else:
             start = timezone.make_aware(dt.datetime(year, month, day))
             if match["day"]:

@@ -1,6 +1,7 @@
-"""The FHIR R4 read API: metadata, read, version read, search and history.
+"""The FHIR R4 read API (the app is `fhir_api`: `fhir` is the namespace of the fhir.resources
+package, which the tests validate with): metadata, read, version read, search and history.
 
-Each view finds its rows through the access rule (fhir.resources sources, built on the
+Each view finds its rows through the access rule (fhir_api.resources sources, built on the
 selectors of the pages) and writes the look to the access log as a page does: a read is one
 row naming the person, a search one list row with a row per person shown. A system client
 is named in those rows (participants.audit reads `request.system_client`).

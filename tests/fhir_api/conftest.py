@@ -102,3 +102,29 @@ def media(settings, tmp_path):
 @pytest.fixture
 def fhir_world(marea, media) -> FhirWorld:
     return build_fhir_world(marea)
+
+
+def another_person(marea: MeetingArea, first_name: str) -> MeetingArea:
+    """The same organisations and staff around another person (advance_meeting drives a
+    meeting for `marea.person`)."""
+    import dataclasses
+
+    from participants.models import CareTeamEntry
+
+    from ..factories import CareTeamEntryFactory, PersonFactory, RelativeFactory
+
+    person = PersonFactory(first_name=first_name, last_name="Lind")
+    for entry in CareTeamEntry.objects.filter(person=marea.person):
+        CareTeamEntryFactory(
+            person=person, organisation=entry.organisation, member=entry.member, role=entry.role
+        )
+    relative = RelativeFactory(person=person, name=f"Anhörig till {first_name}")
+    return dataclasses.replace(marea, person=person, relative=relative)
+
+
+def home_help_decision(area: MeetingArea, meeting: Meeting, text: str) -> Decision:
+    return services.decision_save(
+        actor=area.coordinator, meeting=meeting, organisation=area.home_help,
+        category="adjusted_home_help", description=text, responsible=area.contact,
+        due_date=None, person_answer="accepts",
+    )  # fmt: skip

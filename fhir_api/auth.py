@@ -63,9 +63,7 @@ class SystemPrincipal:
 
     def may_read(self, resource_type: str) -> bool:
         wanted = {
-            f"system/{name}.{access}"
-            for name in (resource_type, "*")
-            for access in ("read", "r", "rs", "cruds")
+            f"system/{name}.{access}" for name in (resource_type, "*") for access in READ_ACCESS
         }
         return bool(wanted & set(self.scopes))
 
@@ -122,8 +120,27 @@ def _client_for_token(token: str):
     )
     if client is None:
         raise AuthError(401, "login", "The client is no longer active.")
-    granted = set(str(claims.get("scope", "")).split()) & set(client.scope_list)
+    granted = [scope for scope in str(claims.get("scope", "")).split() if covered(scope, client)]
     return client, sorted(granted)
+
+
+READ_ACCESS = {"read", "r", "s", "rs"}
+
+
+def covered(scope: str, client: SystemClient) -> bool:
+    """Whether the client may be granted `scope`: one of its scopes names the same type (or
+    every type, `*`) with read access (SMART v1 `.read`, v2 `.rs`)."""
+    context, _slash, rest = scope.partition("/")
+    kind, _dot, access = rest.partition(".")
+    if context != "system" or access not in READ_ACCESS:
+        return False
+    for allowed in client.scope_list:
+        a_context, _slash, a_rest = allowed.partition("/")
+        a_kind, _dot, a_access = a_rest.partition(".")
+        same_kind = a_kind == "*" or (a_kind == kind and kind != "*")
+        if a_context == "system" and same_kind and a_access in READ_ACCESS:
+            return True
+    return False
 
 
 def issue_token(client: SystemClient, scopes: list[str]) -> str:
@@ -214,9 +231,8 @@ def token(request):
         client = _authenticate_client(request)
     except AuthError as error:
         return _oauth_error(error.status, error.code, error.message)
-    requested = request.POST.get("scope", "").split()
-    allowed = set(client.scope_list)
-    granted = [scope for scope in requested if scope in allowed] if requested else sorted(allowed)
+    requested = request.POST.get("scope", "").split() or client.scope_list
+    granted = [scope for scope in requested if covered(scope, client)]
     if not granted:
         return _oauth_error(400, "invalid_scope", "None of the scopes asked for is allowed.")
     return JsonResponse(
