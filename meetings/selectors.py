@@ -37,8 +37,14 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
     serves = Exists(current.filter(person=OuterRef("person"), organisation_id__in=care_orgs))
     nurse_orgs = convening_organisation_ids(user)
     convenes = Exists(current.filter(person=OuterRef("person"), organisation_id__in=nurse_orgs))
-    invited = Exists(
-        Participant.objects.filter(meeting=OuterRef("pk"), user=user, removed_at__isnull=True)
+    # A record system (fhir_api.auth.SystemPrincipal) is no user and is invited to nothing: it
+    # sees what its organisation serves.
+    invited = (
+        Exists(
+            Participant.objects.filter(meeting=OuterRef("pk"), user=user, removed_at__isnull=True)
+        )
+        if getattr(user, "pk", None) is not None
+        else Q(pk__in=[])
     )
     # A held meeting an organisation took part in stays its own to follow up, shared or not.
     took_part = Q(state__in=HELD_STATES) & Exists(
@@ -95,6 +101,8 @@ def meetings_of_person_visible_to(user, person, team_org_ids=None) -> QuerySet[M
             | Q(shared=True)
             | Q(state__in=HELD_STATES, pk__in=took_part)
         )
+    if getattr(user, "pk", None) is None:
+        return Meeting.objects.none()
     invited = Participant.objects.filter(user=user, removed_at__isnull=True).values("meeting")
     return meetings.filter(shared=True, pk__in=invited)
 
@@ -108,6 +116,21 @@ def own_parts_q(user) -> Q:
         | Q(meeting__sharing_ended_at__isnull=True)
         | Q(organisation_id__in=care_organisation_ids(user))
     )
+
+
+def consent_meetings_visible_to(user) -> QuerySet[Meeting]:
+    """Meetings whose consent the user may read: those they see, and those in which one of
+    their organisations took part (invited, not removed), so that after a withdrawal the
+    organisations that took part learn of it while the meeting itself is gone for them."""
+    care_orgs = care_organisation_ids(user)
+    if not care_orgs:
+        return Meeting.objects.none()
+    took_part = Exists(
+        Participant.objects.filter(
+            meeting=OuterRef("pk"), organisation_id__in=care_orgs, removed_at__isnull=True
+        )
+    )
+    return Meeting.objects.filter(Q(pk__in=meetings_visible_to(user).values("pk")) | took_part)
 
 
 def get_meeting_for_user(user, pk, *, for_update: bool = False, request=None) -> Meeting:

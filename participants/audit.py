@@ -55,6 +55,7 @@ def log_access(
         "object_id": str(obj.pk) if obj is not None else "",
         "outcome": outcome,
         **_own_values(request),
+        **_system_client_values(request, user),
     }
     if connection.vendor == "postgresql":
         # Every page writes one: a prepared-once INSERT instead of a model save (a third
@@ -64,6 +65,22 @@ def log_access(
             cursor.execute(sql, _params(fields, values))
     else:
         AccessLog.objects.create(**values)
+
+
+SYSTEM_ROLE = "system"
+
+
+def _system_client_values(request, user) -> dict:
+    """A record system signed in to the FHIR API (no user): the row names the client and
+    its organisation (fhir_api.auth sets `request.system_client`)."""
+    client = getattr(request, "system_client", None)
+    if client is None or user is not None:
+        return {}
+    return {
+        "system_client_id": client.pk,
+        "organisation_id": client.organisation_id,
+        "role": SYSTEM_ROLE,
+    }
 
 
 def _own_values(request) -> dict:
@@ -99,21 +116,22 @@ def log_lists(request, lists, *, membership=None) -> None:
     lists = [entry for entry in lists if entry[1]]
     if not lists:
         return
-    user = request.user
-    if membership is None:
+    user = request.user if request.user.is_authenticated else None
+    if membership is None and user is not None:
         membership = next(iter(active_memberships(user)), None)
     own = _own_values(request)
     rows = [
         (
             {
                 **own,
-                "user_id": user.pk,
+                "user_id": user.pk if user is not None else None,
                 "organisation_id": membership.organisation_id if membership else None,
                 "role": membership.role if membership else "",
                 "action": AccessLog.Action.LIST,
                 "object_type": object_type,
                 "outcome": AccessLog.Outcome.ALLOWED,
                 "list_name": list_name,
+                **_system_client_values(request, user),
             },
             person_ids,
         )

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Right
@@ -11,6 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import personnummer as pnr
+
+# HSA ids: the country code, the issuer's number and a local part (SE2321000016-1234).
+HSA_ID_VALIDATOR = RegexValidator(
+    r"^SE[0-9]{10}-[0-9A-Za-z]{1,31}$", _("An HSA id looks like SE2321000016-1234.")
+)
 
 
 class Language(models.TextChoices):
@@ -25,6 +31,9 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
     )
+    # The national directory's id of a member of staff (e.g. SE2321000016-1234), vouched
+    # for by the identity provider: the Practitioner identifier other record systems know.
+    hsa_id = models.CharField(_("HSA id"), max_length=64, blank=True, validators=[HSA_ID_VALIDATOR])
 
     objects = UserManager()
 
@@ -57,6 +66,9 @@ class Organisation(models.Model):
     email = models.EmailField(_("email"), blank=True)
     opening_hours = models.CharField(_("opening hours"), max_length=200, blank=True)
     out_of_hours_phone = models.CharField(_("out-of-hours phone"), max_length=40, blank=True)
+    # The unit's or care provider's id in the national directory (HSA), where it has one:
+    # the Organization identifier of the FHIR API and the national care-plan exchange.
+    hsa_id = models.CharField(_("HSA id"), max_length=64, blank=True, validators=[HSA_ID_VALIDATOR])
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -314,6 +326,7 @@ class AccessLog(models.Model):
         DECISIONS = "decisions", _("My decisions")
         ACCESS_LOG = "access_log", _("Access log")
         REVIEW_SAMPLE = "review_sample", _("Access log review")
+        RECORD_SYSTEM = "record_system", _("Search by a record system (FHIR)")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     # No single-column indexes on user and person: the (user, at) and (person, at) indexes
@@ -350,6 +363,10 @@ class AccessLog(models.Model):
     # A list shown (action "list") is one row naming the list; each person it showed is an
     # `AccessLogPerson` row, so the look at every one of them can be followed up.
     list_name = models.CharField(max_length=16, blank=True, choices=ListName.choices)
+    # Another organisation's record system that read through the FHIR API (no user then).
+    system_client = models.ForeignKey(
+        "SystemClient", on_delete=models.PROTECT, null=True, related_name="+", db_constraint=False
+    )
 
     class Meta:
         ordering = ["-at"]
@@ -363,7 +380,42 @@ class AccessLog(models.Model):
 
     @property
     def role_label(self) -> str:
+        if self.role == "system":
+            return _("Record system")
         return Role(self.role).label if self.role in Role.values else self.role
+
+
+class SystemClient(models.Model):
+    """Another organisation's record system that reads the FHIR API (OAuth 2.0 client
+    credentials, SMART Backend Services). Bound to one organisation: it sees what that
+    organisation's care staff may see, nothing more, and every read names it in the log.
+
+    It signs in with a JWT signed by its private key (`public_key` holds the PEM of the
+    public half) or with a client secret (only its hash is kept)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="system_clients"
+    )
+    client_id = models.CharField(_("client id"), max_length=64, unique=True)
+    secret_hash = models.CharField(max_length=256, blank=True)
+    public_key = models.TextField(_("public key (PEM)"), blank=True)
+    # Space-separated SMART scopes it may be granted, e.g. "system/CarePlan.read system/Task.read".
+    scopes = models.TextField(_("scopes"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("record system client")
+        verbose_name_plural = _("record system clients")
+
+    def __str__(self):
+        return f"{self.name} ({self.organisation})"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
 
 
 class AccessLogPerson(models.Model):

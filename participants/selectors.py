@@ -404,9 +404,9 @@ def search_access_log(
         rows = rows.filter(at__lt=start_of_day(date_to + dt.timedelta(days=1)))
     if action:
         rows = rows.filter(action=action)
-    return with_listed_persons(rows.select_related("user", "organisation", "person")).order_by(
-        "-at", "-pk"
-    )
+    return with_listed_persons(
+        rows.select_related("user", "organisation", "person", "system_client")
+    ).order_by("-at", "-pk")
 
 
 def start_of_day(day: dt.date) -> dt.datetime:
@@ -445,6 +445,6 @@ def get_review_for_admin(organisation: Organisation, review_pk) -> AccessLogRevi
 def review_sample_rows(review: AccessLogReview) -> list[AccessLog]:
     return list(
         with_listed_persons(AccessLog.objects.filter(pk__in=review.sample_ids))
-        .select_related("user", "organisation", "person")
+        .select_related("user", "organisation", "person", "system_client")
         .order_by("at", "pk")
     )

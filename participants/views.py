@@ -615,6 +615,7 @@ def access_log_person(request, org_pk, person_pk):
     )
     page = Paginator(days, 100).get_page(request.GET.get("page"))
     roles, actions = dict(Role.choices), dict(AccessLog.Action.choices)
+    roles["system"] = _("Record system")
     for group in page.object_list:
         group["role_label"] = roles.get(group["role"], group["role"])
         group["action_label"] = actions.get(group["action"], group["action"])

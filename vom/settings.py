@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "meetings",
     "followup",
     "reports",
+    "fhir_api",
 ]
 
 MIDDLEWARE = [

@@ -42,6 +42,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("summaries/", include("meetings.urls_summary")),
     path("anhorig/", include("meetings.urls_relatives")),
+    path("fhir/R4/", include("fhir_api.urls")),
     path("", include("participants.urls")),
 ]
 

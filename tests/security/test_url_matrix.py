@@ -169,10 +169,20 @@ MATRIX = {
     "access_review":              ("org",       "404 404 404 404 404 404 200 404 404 302"),
     "access_log_person":          ("org",       "404 404 404 404 404 404 200 404 404 302"),
     "access_log_person_csv":      ("org",       "404 404 404 404 404 404 200 404 404 302"),
+    # The FHIR API (issue 21): staff through their session, by the rule of the pages; a
+    # relative is refused (403), someone not signed in asked to sign in (401).
+    "fhir:metadata":              ("-",         "200 200 200 200 200 200 200 200 200 200"),
+    "fhir:smart_configuration":   ("-",         "200 200 200 200 200 200 200 200 200 200"),
+    "fhir:token":                 ("-",         "405 405 405 405 405 405 405 405 405 405"),
+    "fhir:search":                ("-",         "200 200 200 200 200 200 200 403 200 401"),
+    "fhir:read":                  ("-",         "200 200 200 200 200 404 404 403 404 401"),
+    "fhir:history":               ("-",         "200 200 200 200 200 404 404 403 404 401"),
+    "fhir:vread":                 ("-",         "200 200 200 200 200 404 404 403 404 401"),
 }
 # fmt: on
-# Anyone may post to these (signing out, choosing the language): nothing to refuse.
-OPEN_POSTS = {"logout", "set_language"}
+# Anyone may post to these (signing out, choosing the language, the FHIR token endpoint,
+# which checks the client's own credentials): nothing to refuse.
+OPEN_POSTS = {"logout", "set_language", "fhir:token"}
 
 
 # --- The world the URLs point at ---
@@ -246,6 +256,10 @@ SPECIAL = {
     "access_review": lambda w: {"review_pk": w.review.pk},
     "access_log_person": lambda w: {"person_pk": w.person.pk},
     "access_log_person_csv": lambda w: {"person_pk": w.person.pk},
+    "fhir:search": lambda w: {"resource_type": "CarePlan"},
+    "fhir:read": lambda w: {"resource_type": "CarePlan", "ident": w.held.pk},
+    "fhir:history": lambda w: {"resource_type": "Consent", "ident": w.held.pk},
+    "fhir:vread": lambda w: {"resource_type": "Consent", "ident": w.held.pk, "version": "1"},
 }
 
 

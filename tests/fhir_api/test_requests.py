@@ -1,0 +1,148 @@
+"""Requests to the API: bad input is a 4xx OperationOutcome, never a 500; conditional
+reads; the browser session of staff; query counts that do not grow with the page size."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meetings.models import Meeting
+from participants.models import AccessLog
+
+from ..conftest import advance_meeting
+from .conftest import another_person, bearer, home_help_decision, make_client
+
+pytestmark = pytest.mark.django_db
+
+BAD = [
+    ("/fhir/R4/CarePlan?colour=blue", 400),
+    ("/fhir/R4/CarePlan?status:not=active", 400),
+    ("/fhir/R4/CarePlan?date=yesterday", 400),
+    ("/fhir/R4/CarePlan?date=ne2026-01-01", 400),
+    ("/fhir/R4/CarePlan?date=2026-13-45", 400),
+    ("/fhir/R4/CarePlan?status=dancing", 400),
+    ("/fhir/R4/CarePlan?_count=many", 400),
+    ("/fhir/R4/CarePlan?_count=0", 400),
+    ("/fhir/R4/CarePlan?_offset=-1", 400),
+    ("/fhir/R4/CarePlan?_sort=status", 400),
+    ("/fhir/R4/CarePlan?patient=Organization/1", 400),
+    ("/fhir/R4/CarePlan?category=other", 400),
+    ("/fhir/R4/Organization?_lastUpdated=gt2026-01-01", 400),
+    ("/fhir/R4/Task?owner=Patient/1", 400),
+    ("/fhir/R4/Task?owner=7", 400),
+    ("/fhir/R4/CarePlan?_format=xml", 406),
+    ("/fhir/R4/CarePlan/abc", 404),
+    ("/fhir/R4/CarePlan/99999999999999999999", 404),
+    ("/fhir/R4/CarePlan?patient=Patient/abc", 404),
+    ("/fhir/R4/Medication", 404),
+    ("/fhir/R4/Task/decision-", 404),
+    ("/fhir/R4/Patient/1/_history", 404),
+    ("/fhir/R4/Consent/1/_history/99", 404),
+]
+
+
+def test_bad_requests_get_an_operation_outcome(fhir_world):
+    http = bearer(make_client(fhir_world.marea.home_help))
+    for url, status in BAD:
+        response = http.get(url)
+        assert response.status_code == status, (url, response.status_code)
+        body = response.json()
+        assert body["resourceType"] == "OperationOutcome", url
+        assert body["issue"][0]["severity"] == "error" and body["issue"][0]["diagnostics"]
+    response = http.post(f"/fhir/R4/CarePlan/{fhir_world.held.pk}", {})
+    assert response.status_code == 405
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    name=st.sampled_from(["date", "_lastUpdated", "patient", "status", "_count", "_id"]),
+    value=st.text(max_size=30),
+)
+def test_no_value_makes_a_500(fhir_world, name, value):
+    http = bearer(make_client(fhir_world.marea.home_help))
+    response = http.get("/fhir/R4/CarePlan", {name: value})
+    assert response.status_code in (200, 400, 404), (name, value, response.content[:300])
+
+
+def test_conditional_read_with_the_etag(fhir_world):
+    http = bearer(make_client(fhir_world.marea.home_help))
+    url = f"/fhir/R4/CarePlan/{fhir_world.held.pk}"
+    first = http.get(url)
+    etag = first["ETag"]
+    assert etag == f'W/"{first.json()["meta"]["versionId"]}"'
+    again = http.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag
+    # A new status report changes the plan: a new version, the old ETag no longer matches.
+    from django.utils import timezone
+
+    from followup import services as followup_services
+
+    followup_services.decision_status_report(
+        actor=fhir_world.marea.coordinator, decision=fhir_world.home_help_decision,
+        status="implemented", date=timezone.localdate(),
+    )  # fmt: skip
+    changed = http.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    # The look that answered 304 is in the access log too.
+    assert AccessLog.objects.filter(object_type="fhir.careplan", action="view").count() == 3
+
+
+def test_the_browser_session_of_staff(fhir_world, login):
+    m = fhir_world.marea
+    url = f"/fhir/R4/CarePlan/{fhir_world.held.pk}"
+    assert login(m.coordinator).get(url).status_code == 200
+    row = AccessLog.objects.filter(object_type="fhir.careplan").latest("pk")
+    assert row.user_id == m.coordinator.pk and row.system_client_id is None
+    assert login(m.outsider).get(url).status_code == 404
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 401 and "Bearer" in anonymous["WWW-Authenticate"]
+
+
+def test_after_withdrawal_each_organisation_sees_its_own_decisions_only(fhir_world):
+    """A held meeting's consent withdrawn: as on the pages, each organisation keeps its own
+    parts (its decisions in the plan); the others' are gone at once."""
+    from meetings import services
+
+    m = fhir_world.marea
+    services.consent_withdraw(actor=m.nurse, meeting=fhir_world.held)
+    http = bearer(make_client(m.home_help))
+    plan = http.get(f"/fhir/R4/CarePlan/{fhir_world.held.pk}").json()
+    descriptions = [a["detail"]["description"] for a in plan.get("activity", [])]
+    assert descriptions == ["Kvällsbesök för mat"]
+    assert plan.get("note") is None  # the health care's contingency agreement
+    hidden = http.get(f"/fhir/R4/Task/decision-{fhir_world.health_care_decision.pk}")
+    assert hidden.status_code == 404
+    assert http.get(f"/fhir/R4/DocumentReference?patient={m.person.pk}").json().get("entry") is None
+
+
+def _count_queries(http, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = http.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_query_counts_do_not_grow_with_the_page_size(fhir_world):
+    m = fhir_world.marea
+    for name in ["Gösta", "Stina", "Nils", "Karin"]:
+        area = another_person(m, name)
+        meeting = advance_meeting(area, Meeting.State.HELD)
+        home_help_decision(area, meeting, f"Hjälp för {name}")
+        home_help_decision(area, meeting, f"Mer hjälp för {name}")
+    http = bearer(make_client(m.home_help))
+    # (search, a small page size): a page of a type with two sources (CareTeam: five
+    # persons' teams, then five meetings') holds rows of both at either size.
+    for search, small_count in [
+        ("Patient", 2), ("CarePlan", 2), ("Task?code=decision", 2),
+        ("Task?code=checkpoint", 2), ("CareTeam", 6), ("Consent", 2), ("Encounter", 2),
+        ("Appointment", 2), ("RelatedPerson", 2), ("Practitioner", 2),
+        ("PractitionerRole", 2),
+    ]:  # fmt: skip
+        sep = "&" if "?" in search else "?"
+        small = _count_queries(http, f"/fhir/R4/{search}{sep}_count={small_count}")
+        large = _count_queries(http, f"/fhir/R4/{search}{sep}_count=50")
+        assert small == large, (search, small, large)
+        assert large <= 12, (search, large)
