@@ -39,12 +39,19 @@ class UsernameOrEmailBackend(ModelBackend):
             pk = user_model._meta.pk.to_python(user_id)
         except Exception:  # noqa: BLE001 - a session's user id that is no id: nobody
             return None
+        from sso.models import ConnectedOrganisation
+
         devices = TOTPDevice.objects.filter(user=OuterRef("user_id"), confirmed=True)
+        # Whether the organisation signs in through an identity provider: a session keeps
+        # only the memberships of its way of signing in (sso.session.narrow).
+        connected = ConnectedOrganisation.objects.filter(
+            organisation=OuterRef("organisation_id"), provider__is_active=True
+        )
         memberships = list(
             Membership.objects.active()
             .filter(user_id=pk)
             .select_related("user", "organisation")
-            .annotate(vom_device=Exists(devices))
+            .annotate(vom_device=Exists(devices), vom_connected=Exists(connected))
         )
         if memberships:
             user = memberships[0].user

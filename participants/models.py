@@ -25,6 +25,9 @@ class User(AbstractUser):
     preferred_language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
     )
+    # The national staff identifier (HSA id) an identity provider vouches for: a provider
+    # sign-in finds or creates the account by it, never by name or email.
+    hsa_id = models.CharField(_("HSA id"), max_length=64, unique=True, null=True, blank=True)
 
     objects = UserManager()
 
@@ -103,6 +106,9 @@ class Membership(models.Model):
     title = models.CharField(_("title"), max_length=120, blank=True)
     direct_phone = models.CharField(_("direct phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Given by the organisation's identity provider (sso.services): follows the provider's
+    # claims at every sign-in. Others are given by an administrator here.
+    from_provider = models.BooleanField(_("from the identity provider"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()
