@@ -66,6 +66,25 @@ class LoginForm(AuthenticationForm):
             )
         return super().clean()
 
+    def confirm_login_allowed(self, user):
+        """An organisation with an identity provider keeps no passwords: a user whose
+        memberships are all in such organisations signs in through the provider."""
+        super().confirm_login_allowed(user)
+        from sso.models import ConnectedOrganisation
+
+        memberships = Membership.objects.active().filter(user=user)
+        connected = ConnectedOrganisation.objects.filter(
+            organisation__in=memberships.values("organisation"), provider__is_active=True
+        ).values("organisation")
+        if memberships.exists() and not memberships.exclude(organisation__in=connected).exists():
+            raise forms.ValidationError(
+                _(
+                    "Your organisation signs in through its own sign-in. Use the button "
+                    "“Log in with SITHS” above."
+                ),
+                code="use_provider",
+            )
+
 
 class PersonForm(forms.ModelForm):
     personnummer = forms.CharField(

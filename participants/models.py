@@ -32,8 +32,13 @@ class User(AbstractUser):
         _("language"), max_length=8, choices=Language.choices, default=Language.SWEDISH
     )
     # The national directory's id of a member of staff (e.g. SE2321000016-1234), vouched
-    # for by the identity provider: the Practitioner identifier other record systems know.
-    hsa_id = models.CharField(_("HSA id"), max_length=64, blank=True, validators=[HSA_ID_VALIDATOR])
+    # for by the identity provider: a provider sign-in finds or creates the account by it,
+    # never by name or email, and it is the Practitioner identifier other record systems
+    # know. NULL when unknown, so it can be unique.
+    hsa_id = models.CharField(
+        _("HSA id"), max_length=64, unique=True, null=True, blank=True,
+        validators=[HSA_ID_VALIDATOR],
+    )  # fmt: skip
 
     objects = UserManager()
 
@@ -115,6 +120,9 @@ class Membership(models.Model):
     title = models.CharField(_("title"), max_length=120, blank=True)
     direct_phone = models.CharField(_("direct phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Given by the organisation's identity provider (sso.services): follows the provider's
+    # claims at every sign-in. Others are given by an administrator here.
+    from_provider = models.BooleanField(_("from the identity provider"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MembershipQuerySet.as_manager()

@@ -321,7 +321,10 @@ def staff_deactivate(*, actor: User, membership: Membership) -> Membership:
             return locked
         before = audit.snapshot(locked, MEMBERSHIP_FIELDS)
         locked.is_active = False
-        locked.save(update_fields=["is_active"])
+        # Ended by hand, it stays ended: an identity provider's next sign-in does not
+        # reopen a membership an administrator ended (sso.services follows its own only).
+        locked.from_provider = False
+        locked.save(update_fields=["is_active", "from_provider"])
         user = locked.user
         if not Membership.objects.filter(user=user, is_active=True).exists():
             user.is_active = False

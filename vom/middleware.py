@@ -7,8 +7,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import (
+    AuthenticationMiddleware as DjangoAuthenticationMiddleware,
+)
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -68,6 +72,19 @@ class SecurityHeadersMiddleware:
         return None
 
 
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with the user narrowed to the memberships of the way they signed in (a
+    provider's organisation, or the organisations without a provider: sso.session)."""
+
+    def process_request(self, request):
+        from django.contrib.auth import get_user
+
+        from sso.session import narrow
+
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: narrow(request, get_user(request)))
+
+
 SESSION_LOGIN_AT_KEY = "login_at"
 SESSION_LAST_SEEN_KEY = "last_seen"
 SESSION_LAST_SEEN_GRANULARITY = 60
@@ -93,10 +110,13 @@ class SecondFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         from participants.selectors import has_confirmed_device, second_factor_required
+        from sso.session import strong_factor
 
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_verified():
             return None
+        if strong_factor(request):
+            return None  # the identity provider vouched for a strong factor (a SITHS card)
         match = request.resolver_match
         name = match.view_name if match is not None else None  # namespaced: admin:login differs
         if name in SECOND_FACTOR_OPEN_URLS:

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "followup",
     "reports",
     "fhir_api",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -95,7 +96,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vom.middleware.AuthenticationMiddleware",
+    "sso.middleware.ProviderSessionMiddleware",
     "vom.middleware.LanguageMiddleware",
     "vom.middleware.ProductErrorPagesMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -381,6 +383,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 600},
     },
 }
+
+# A session signed in through an identity provider is vouched for again after this long: it
+# ends and the browser goes back to the provider (which signs a person in whose session
+# there is still alive without asking, and refuses one whose roles were taken away).
+SSO_RECHECK_SECONDS = _env_int("SSO_RECHECK_SECONDS", 3600, minimum=60)
+SSO_RECHECK_SECONDS = min(SSO_RECHECK_SECONDS, 3600)
 
 AUDIT_RETENTION_YEARS = _env_int("AUDIT_RETENTION_YEARS", 5, minimum=5)
 # Meetings are health records: kept at least ten years after the last entry (PDL ch. 3 § 17),

@@ -4,16 +4,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from participants.forms import LoginForm, OutboxPasswordResetForm
+from sso import views as sso_views
 
 urlpatterns = [
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        sso_views.LoginView.as_view(authentication_form=LoginForm),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", sso_views.logout_view, name="logout"),
+    path("accounts/sso/", include("sso.urls")),
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=OutboxPasswordResetForm),

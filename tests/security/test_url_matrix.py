@@ -82,6 +82,9 @@ MATRIX = {
     "password_reset_complete":    ("-",         "200 200 200 200 200 200 200 200 200 200"),
     "set_language":               ("-",         "302 302 302 302 302 302 302 302 302 302"),
     "healthz":                    ("-",         "200 200 200 200 200 200 200 200 200 200"),
+    # Sign-in through an identity provider: no such provider; a callback nobody started.
+    "sso_start":                  ("-",         "404 404 404 404 404 404 404 404 404 404"),
+    "sso_oidc_callback":          ("-",         "403 403 403 403 403 403 403 403 403 403"),
     # The second factor: nobody here has one pending; a relative could set one up (harmless).
     "otp_verify":                 ("-",         "302 302 302 302 302 302 302 302 302 302"),
     "otp_setup":                  ("-",         "200 200 200 200 200 200 200 200 200 302"),
@@ -223,6 +226,7 @@ def _participant(meeting, user):
 # Extra URL arguments beyond the object set's own.
 SPECIAL = {
     "password_reset_confirm": lambda w: {"uidb64": "MQ", "token": "set-password"},
+    "sso_start": lambda w: {"pk": 999999},
     "meeting_new": lambda w: {"person_pk": w.person.pk, "pk": None},
     "meeting_participant_mode": lambda w: {
         "participant_pk": _participant(w.scheduled, w.marea.coordinator).pk

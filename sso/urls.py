@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("<int:pk>/start/", views.start, name="sso_start"),
+    path("oidc/callback/", views.oidc_callback, name="sso_oidc_callback"),
+]
