@@ -1,11 +1,12 @@
-"""The outbox sweep inside the `runserver` process when there is no Redis (`make run`).
+"""Celery beat inside the `runserver` process when there is no Redis (`make run`).
 
 Without REDIS_URL, Celery runs tasks in-process (CELERY_TASK_ALWAYS_EAGER), so a message is
-sent as soon as its transaction commits. Reminders and follow-up notices are rows with a due
-time, though, and need a clock: this thread runs the same sweep as celery beat, every
-OUTBOX_SWEEP_SECONDS. It starts only in the process that serves requests (the autoreloader's
-child, or with --noreload), never in tests, migrations or other management commands, and
-never when Redis is configured (then `make worker` and `make beat` do the work).
+sent as soon as its transaction commits. Reminders, follow-up notices, the report's tallies
+and retention need a clock, though: this thread runs every entry of CELERY_BEAT_SCHEDULE
+itself, at its interval, so there is one schedule and nothing to keep in step. It starts
+only in the process that serves requests (the autoreloader's child, or with --noreload),
+never in tests, migrations or other management commands, and never when Redis is configured
+(then `make worker` and `make beat` do the work).
 """
 
 import logging
@@ -33,40 +34,37 @@ def should_start(argv: Sequence[str], environ: Mapping[str, str], redis_url: str
     return environ.get("RUN_MAIN") == "true" or "--noreload" in argv
 
 
-def run_forever(interval: float, stop: threading.Event | None = None) -> None:
-    from followup.notices import overdue_notices
-    from reports import tallies
+def _seconds(schedule) -> float:
+    """An entry's interval: a number of seconds, or a celery schedule with `run_every`."""
+    every = getattr(schedule, "run_every", schedule)
+    return every.total_seconds() if hasattr(every, "total_seconds") else float(every)
 
-    from .anonymise import anonymise_due
-    from .delivery import sweep
 
+def run_forever(interval: float | None = None, stop: threading.Event | None = None) -> None:
+    """Run each CELERY_BEAT_SCHEDULE entry when it is due (every entry once at the start),
+    in this thread, until `stop` is set. `interval` caps the wait between two looks."""
+    from vom.celery import app
+
+    app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    every = {name: _seconds(entry["schedule"]) for name, entry in schedule.items()}
+    due = dict.fromkeys(schedule, 0.0)
     stop = stop or threading.Event()
-    last_overdue_check = last_fold = last_rebuild = last_anonymise = 0.0
     while not stop.is_set():
-        try:
-            # The daily "anonymise-meetings" of celery beat.
-            if time.monotonic() - last_anonymise >= 24 * 3600:
-                anonymise_due()
-                last_anonymise = time.monotonic()
-            # The same hourly job celery beat runs (CELERY_BEAT_SCHEDULE "overdue-decisions").
-            if time.monotonic() - last_overdue_check >= 3600:
-                overdue_notices()
-                last_overdue_check = time.monotonic()
-            # "reports-rebuild" and "reports-fold": the report's month tallies.
-            if time.monotonic() - last_rebuild >= 24 * 3600:
-                tallies.rebuild()
-                last_rebuild = time.monotonic()
-            if time.monotonic() - last_fold >= settings.REPORTS_FOLD_SECONDS:
-                tallies.fold()
-                last_fold = time.monotonic()
-            sent = sweep()
-            if sent:
-                logger.info("outbox sweep sent %s message(s)", sent)
-        except Exception:  # noqa: BLE001 - keep the clock running; the next sweep retries
-            logger.exception("outbox sweep failed")
-        finally:
-            connections.close_all()  # this thread's connections only
-        stop.wait(interval)
+        for name, entry in schedule.items():
+            if time.monotonic() < due[name]:
+                continue
+            try:
+                app.tasks[entry["task"]].apply(
+                    args=entry.get("args", ()), kwargs=entry.get("kwargs", {}), throw=True
+                )
+            except Exception:  # noqa: BLE001 - keep the clock running; the next run retries
+                logger.exception("periodic job %s failed", name)
+            finally:
+                connections.close_all()  # this thread's connections only
+            due[name] = time.monotonic() + every[name]
+        wait = max(0.0, min(due.values()) - time.monotonic())
+        stop.wait(min(wait, interval) if interval else wait)
 
 
 def maybe_start(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None):
@@ -77,10 +75,7 @@ def maybe_start(argv: Sequence[str] | None = None, environ: Mapping[str, str] | 
     if _started.is_set() or not should_start(argv, environ, settings.REDIS_URL):
         return None
     _started.set()
-    interval = settings.OUTBOX_SWEEP_SECONDS
-    thread = threading.Thread(
-        target=run_forever, args=(interval,), name="vom-outbox-sweep", daemon=True
-    )
+    thread = threading.Thread(target=run_forever, name="vom-periodic-jobs", daemon=True)
     thread.start()
-    logger.info("outbox sweep runs in this process every %s s (no REDIS_URL)", interval)
+    logger.info("the periodic jobs of CELERY_BEAT_SCHEDULE run in this process (no REDIS_URL)")
     return thread

@@ -5,6 +5,7 @@ loopback receives everything."""
 import datetime as dt
 import smtplib
 import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -395,4 +396,40 @@ def test_in_process_sweep_starts_only_in_the_serving_runserver(argv, environ, re
 
 
 def test_no_sweep_thread_runs_in_tests():
-    assert not any(t.name == "vom-outbox-sweep" for t in threading.enumerate())
+    assert not any(t.name == "vom-periodic-jobs" for t in threading.enumerate())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_in_process_clock_runs_every_job_of_the_beat_schedule(settings):
+    """`make run` has no beat: its thread runs CELERY_BEAT_SCHEDULE itself, every entry
+    (there is no second copy of the schedule to forget one in)."""
+    from celery.signals import task_failure, task_success
+
+    ran, failed = [], []
+
+    def succeeded(sender=None, **kwargs):
+        ran.append(sender.name)
+
+    def went_wrong(sender=None, **kwargs):
+        failed.append(sender.name)
+
+    task_success.connect(succeeded, weak=False)
+    task_failure.connect(went_wrong, weak=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run_forever, kwargs={"stop": stop})
+    try:
+        thread.start()
+        wanted = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+        deadline = time.monotonic() + 60
+        while not wanted <= set(ran) and not failed and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(30)
+        task_success.disconnect(succeeded)
+        task_failure.disconnect(went_wrong)
+    assert failed == []
+    assert set(ran) == wanted
+    # each at its interval, not in a loop: at most twice in the time the first round took
+    assert max(ran.count(name) for name in wanted) <= 2, ran
+    assert not thread.is_alive()

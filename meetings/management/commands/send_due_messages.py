@@ -1,7 +1,8 @@
 """Deliver due outbox rows now (the same sweep as celery beat runs every minute).
 
 manage.py send_due_messages            # one sweep
-manage.py send_due_messages --loop     # forever, every OUTBOX_SWEEP_SECONDS (no Redis)
+manage.py send_due_messages --loop     # forever: every periodic job of CELERY_BEAT_SCHEDULE
+                                       # at its interval, in this process (no Redis)
 """
 
 from django.conf import settings
@@ -17,13 +18,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--loop",
             action="store_true",
-            help="Keep running, one sweep every OUTBOX_SWEEP_SECONDS (for hosts without Redis).",
+            help="Keep running every periodic job of CELERY_BEAT_SCHEDULE at its interval, the "
+            "outbox sweep included (for hosts without Redis).",
         )
 
     def handle(self, *args, **options):
         if options["loop"]:
-            self.stdout.write(f"Sweeping the outbox every {settings.OUTBOX_SWEEP_SECONDS} s.")
-            scheduler.run_forever(settings.OUTBOX_SWEEP_SECONDS)
+            names = ", ".join(settings.CELERY_BEAT_SCHEDULE)
+            self.stdout.write(f"Running the periodic jobs ({names}) until stopped.")
+            scheduler.run_forever()
             return
         sent = delivery.sweep()
         self.stdout.write(f"Sent {sent} message(s).")
