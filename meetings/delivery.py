@@ -287,14 +287,11 @@ def sweep(
 
 
 def queue_delivery(message_id: int) -> None:
-    """Hand the row to Celery; if the broker is unreachable the periodic sweep sends it.
-    Broker timeouts (settings) bound how long this can take."""
+    """Hand the row to Celery after the commit; if the broker is unreachable the periodic
+    sweep sends it (`GuardedTask.queue_after_commit`)."""
     from .tasks import deliver_message
 
-    try:
-        deliver_message.delay(message_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep picks the row up
-        logger.warning("could not queue outbox message %s; the sweep will send it", message_id)
+    deliver_message.queue_after_commit(message_id)
 
 
 def may_resend(actor, message: OutboxMessage) -> bool:
@@ -343,5 +340,5 @@ def outbox_resend(*, actor, message_id: int, request=None) -> OutboxMessage:
             after={"status": message.status, "attempts": 0},
             person=meeting.person if meeting else None,
         )
-        transaction.on_commit(lambda: queue_delivery(message.pk))
+        queue_delivery(message.pk)
         return message

@@ -7,7 +7,6 @@ never produces two messages.
 
 import datetime as dt
 
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -69,7 +68,7 @@ def enqueue(
     if created and message.due_at <= timezone.now():
         from .delivery import queue_delivery
 
-        transaction.on_commit(lambda: queue_delivery(message.pk))
+        queue_delivery(message.pk)
     return message
 
 

@@ -37,19 +37,15 @@ def summary_changed(meeting: Meeting) -> None:
     """Called by the services whenever what the summary shows changes: once the meeting is
     held, a new version is rendered after the transaction commits."""
     if meeting.state in SUMMARY_STATES:
-        meeting_id = meeting.pk
-        transaction.on_commit(lambda: queue_render(meeting_id))
+        queue_render(meeting.pk)
 
 
 def queue_render(meeting_id: int) -> None:
-    """Hand the rendering to Celery; never let a broker failure break the caller. A missed
-    render is picked up by `summaries_sweep`."""
-    from .summary_tasks import render_summary as task
+    """Render after the commit; a render the broker lost is picked up by `summaries_sweep`
+    (`GuardedTask.queue_after_commit`)."""
+    from .summary_tasks import render_summary
 
-    try:
-        task.delay(meeting_id)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep renders it later
-        logger.warning("could not queue the summary of meeting %s; the sweep will", meeting_id)
+    render_summary.queue_after_commit(meeting_id)
 
 
 def _version_for(meeting: Meeting, content_version: int) -> int:

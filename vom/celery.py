@@ -1,3 +1,4 @@
+import logging
 import os
 
 from celery import Celery, Task
@@ -23,6 +24,23 @@ class GuardedTask(Task):
 
         failures = (OperationalError, OSError, ConnectionError, TimeoutError)
         return breaker.broker.call(super().apply_async, *args, failures=failures, **kwargs)
+
+    def queue_after_commit(self, *args, **kwargs) -> None:
+        """Queue this task once the current transaction commits (at once outside one), as
+        pretix's TransactionAwareTask does: a worker never looks for a row that is not
+        committed yet. A broker that fails is logged and not raised: what the task works on
+        is already a row, and its periodic sweep picks it up."""
+        from django.db import transaction
+
+        def publish():
+            try:
+                self.apply_async(args=args, kwargs=kwargs)
+            except Exception:  # noqa: BLE001 - any broker failure: the sweep does it later
+                logging.getLogger(__name__).warning(
+                    "could not queue %s%r; its periodic sweep will do it", self.name, args
+                )
+
+        transaction.on_commit(publish)
 
 
 app = Celery("vom", task_cls=GuardedTask)
