@@ -127,3 +127,19 @@ def test_swedish_by_default_even_for_an_english_browser(client):
     assert "Logga in" in response.content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert "Log in" in client.get(reverse("login")).content.decode()
+
+
+def test_an_expired_form_says_so_in_the_products_own_words():
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("login"), {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert "Sidan hade gått ut" in text and "sparades inte" in text
+
+
+def test_a_page_that_does_not_exist_is_the_products_own_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Vi hittade inte sidan" in response.content.decode()
