@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .rounding import percent
 from .suppression import SUPPRESSED
 
 
@@ -29,7 +30,7 @@ def _fmt(value, kind: str) -> str:
     if value == SUPPRESSED:
         return SUPPRESSED
     if kind == "share":
-        return f"{float(value) * 100:.0f} %"
+        return f"{percent(value)} %"
     if kind == "sek":
         return f"{float(value):,.0f}".replace(",", "\u202f")
     if isinstance(value, float):

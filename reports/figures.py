@@ -105,6 +105,9 @@ class Column:
     # A count that adds up to a shown total: one suppressed cell would be given away by
     # the others, so a second one is suppressed with it.
     additive: bool = False
+    # Shares that make a whole (each row's part of the total): shown so that they add up
+    # to 100 % (reports.rounding.largest_remainder).
+    whole: bool = False
 
 
 @dataclass
@@ -117,6 +120,24 @@ class Table:
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
+
+    def display_rows(self) -> list[dict]:
+        """The rows as shown: a column whose shares make a whole is given in whole percent
+        that add up to 100 %, unless a cell of it is hidden (then each is rounded alone,
+        in the cell's formatting)."""
+        from .rounding import largest_remainder
+        from .suppression import SUPPRESSED
+
+        rows = [dict(row) for row in self.rows]
+        for column in self.columns:
+            if not column.whole:
+                continue
+            values = [row.get(column.key) for row in rows]
+            if any(v is None or v == SUPPRESSED for v in values):
+                continue
+            for row, shown in zip(rows, largest_remainder(values), strict=True):
+                row[column.key] = shown
+        return rows
 
 
 @dataclass
@@ -799,7 +820,7 @@ def _cost_tables(
                     Column("side", _("Borne by"), "text"),
                     Column("cost_sek", _("Cost (SEK)"), "sek"),
                     Column("per_meeting_sek", _("Per held meeting (SEK)"), "sek"),
-                    Column("share", _("Share of cost"), "share"),
+                    Column("share", _("Share of cost"), "share", whole=True),
                 ],
                 rows=role_rows,
             ),

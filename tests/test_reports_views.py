@@ -271,7 +271,7 @@ def test_the_dashboard_reads_the_tallies_and_shows_a_change_once_folded(
     assert first.context["report"].summary["meetings_held"] == 8
     # No request reads the meeting tables for a period of whole months.
     assert not [q["sql"] for q in queries.captured_queries if '"meetings_' in q["sql"]]
-    assert "every change up to now" in first.content.decode()
+    assert "alla ändringar fram till nu" in first.content.decode()
     make_meeting(rarea, initiated=dt.date(2026, 3, 1), held=dt.date(2026, 3, 30))
     waiting = client.get(URL, MARCH)
     assert waiting.context["report"].summary["meetings_held"] == 8  # not folded yet

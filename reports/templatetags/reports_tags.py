@@ -4,6 +4,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from reports.rounding import Percent, percent
 from reports.selectors import may_see_reports
 from reports.suppression import SUPPRESSED
 
@@ -34,7 +35,7 @@ def cell(value, kind):
         # "<5" reads as a count; an amount or a share computed from few persons is "(<5)".
         return value if kind == "int" else f"({value})"
     if kind == "share":
-        return f"{number_format(float(value) * 100, 0)} %"
+        return f"{number_format(value if isinstance(value, Percent) else percent(value), 0)} %"
     if kind == "sek":
         return number_format(round(float(value)), 0, force_grouping=True)
     if kind in ("days", "minutes", "decimal"):
