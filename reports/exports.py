@@ -26,7 +26,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -167,34 +167,34 @@ def figures_xlsx(report: Report) -> Iterator[bytes]:
 
 
 MEETING_COLUMNS = [
-    ("meeting", _lazy("Meeting")),
-    ("state", _lazy("State")),
-    ("kind", _lazy("Type")),
-    ("urgency", _lazy("Urgency")),
-    ("initiated", _lazy("Initiated")),
-    ("consent", _lazy("Consent")),
-    ("meeting_date", _lazy("Meeting date")),
-    ("ended", _lazy("Cancelled or declined")),
-    ("days_to_consent", _lazy("Days to consent")),
-    ("days_to_meeting", _lazy("Days to meeting")),
-    ("initiator_organisation", _lazy("Initiating organisation")),
-    ("initiator_role", _lazy("Initiator's role")),
-    ("raised_by", _lazy("Raised by")),
-    ("reasons", _lazy("Reasons")),
-    ("cancel_reason", _lazy("Reason for cancelling")),
-    ("staff_invited", _lazy("Staff invited")),
-    ("staff_present", _lazy("Staff present")),
-    ("staff_remote", _lazy("Staff by video or phone")),
-    ("relatives_present", _lazy("Relatives present")),
-    ("own_staff_present", _lazy("Our staff present")),
-    ("own_minutes", _lazy("Our minutes")),
-    ("own_cost_sek", _lazy("Our cost (SEK)")),
-    ("cost_sek", _lazy("Cost of the meeting (SEK)")),
-    ("region_cost_sek", _lazy("Region (SEK)")),
-    ("municipal_cost_sek", _lazy("Municipal side (SEK)")),
-    ("decisions", _lazy("Decisions")),
-    ("own_decisions", _lazy("Our decisions")),
-    ("summary_read", _lazy("We read the summary")),
+    ("meeting", gettext_lazy("Meeting")),
+    ("state", gettext_lazy("State")),
+    ("kind", gettext_lazy("Type")),
+    ("urgency", gettext_lazy("Urgency")),
+    ("initiated", gettext_lazy("Initiated")),
+    ("consent", gettext_lazy("Consent")),
+    ("meeting_date", gettext_lazy("Meeting date")),
+    ("ended", gettext_lazy("Cancelled or declined")),
+    ("days_to_consent", gettext_lazy("Days to consent")),
+    ("days_to_meeting", gettext_lazy("Days to meeting")),
+    ("initiator_organisation", gettext_lazy("Initiating organisation")),
+    ("initiator_role", gettext_lazy("Initiator's role")),
+    ("raised_by", gettext_lazy("Raised by")),
+    ("reasons", gettext_lazy("Reasons")),
+    ("cancel_reason", gettext_lazy("Reason for cancelling")),
+    ("staff_invited", gettext_lazy("Staff invited")),
+    ("staff_present", gettext_lazy("Staff present")),
+    ("staff_remote", gettext_lazy("Staff by video or phone")),
+    ("relatives_present", gettext_lazy("Relatives present")),
+    ("own_staff_present", gettext_lazy("Our staff present")),
+    ("own_minutes", gettext_lazy("Our minutes")),
+    ("own_cost_sek", gettext_lazy("Our cost (SEK)")),
+    ("cost_sek", gettext_lazy("Cost of the meeting (SEK)")),
+    ("region_cost_sek", gettext_lazy("Region (SEK)")),
+    ("municipal_cost_sek", gettext_lazy("Municipal side (SEK)")),
+    ("decisions", gettext_lazy("Decisions")),
+    ("own_decisions", gettext_lazy("Our decisions")),
+    ("summary_read", gettext_lazy("We read the summary")),
 ]
 MEETING_COLUMN_KEYS = [key for key, _label in MEETING_COLUMNS]
 

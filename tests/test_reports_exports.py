@@ -225,3 +225,27 @@ def test_participants_relatives_present_in_the_row(rarea, manager, login):
     )
     assert relatives == [0, 1, 1, 1, 1, 2, 2, 3]
     assert Participant.objects.filter(kind="relative").count() == 11
+
+
+def test_every_export_header_is_in_the_readers_language(rarea, manager, login):
+    """The headers of both exports, as a Swedish and as an English manager downloads them:
+    each one translated (a header missing from the Swedish catalogue fails here)."""
+    from pathlib import Path
+
+    import polib
+    from django.conf import settings
+
+    client = login(manager)
+    headers = {}
+    for language in ("sv", "en"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        headers[language] = _csv(_export(client, "meetings", "csv")[1])[0]
+    po = polib.pofile(str(Path(settings.BASE_DIR) / "locale/sv/LC_MESSAGES/django.po"))
+    swedish = {e.msgid: e.msgstr for e in po if e.translated() and "fuzzy" not in e.flags}
+    from django.utils import translation
+
+    with translation.override("en"):
+        english = [str(label) for _key, label in exports.MEETING_COLUMNS]
+    assert headers["en"] == english
+    assert headers["sv"] == [swedish[msgid] for msgid in english]
+    assert "Mötesdatum" in headers["sv"] or "Datum för mötet" in headers["sv"], headers["sv"]
