@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -61,19 +62,42 @@ class _Echo:
         return value
 
 
-def csv_stream(rows: Iterable[list]) -> Iterator[bytes]:
-    """UTF-8 with a byte-order mark (so spreadsheet programs read å, ä, ö), comma-separated."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff".encode()
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV is written: `plain` is RFC 4180 for programs (comma, decimal point, UTF-8
+    without a byte-order mark); `excel` is what Excel opens in the reader's language: in
+    Swedish a semicolon and a decimal comma, and a byte-order mark so it reads å, ä, ö."""
+
+    delimiter: str = ","
+    decimal: str = "."
+    bom: bool = False
+
+
+PLAIN_CSV = CsvDialect()
+
+
+def excel_csv(language: str) -> CsvDialect:
+    if language == "sv":
+        return CsvDialect(delimiter=";", decimal=",", bom=True)
+    return CsvDialect(bom=True)
+
+
+def csv_stream(rows: Iterable[list], dialect: CsvDialect = PLAIN_CSV) -> Iterator[bytes]:
+    writer = csv.writer(_Echo(), delimiter=dialect.delimiter, lineterminator="\r\n")
+    if dialect.bom:
+        yield "\ufeff".encode()
     for row in rows:
-        yield writer.writerow(["" if v is None else _csv_value(_cell(v)) for v in row]).encode()
+        cells = ["" if v is None else _csv_value(_cell(v), dialect) for v in row]
+        yield writer.writerow(cells).encode()
 
 
-def _csv_value(value):
+def _csv_value(value, dialect: CsvDialect = PLAIN_CSV):
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, float) and dialect.decimal != ".":
+        return repr(value).replace(".", dialect.decimal)
     return value
 
 
@@ -146,7 +170,7 @@ def table_rows(table) -> Iterator[list]:
         yield [_table_value(row.get(c.key), c.kind) for c in table.columns]
 
 
-def figures_csv(report: Report) -> Iterator[bytes]:
+def figures_csv(report: Report, dialect: CsvDialect = PLAIN_CSV) -> Iterator[bytes]:
     def rows():
         yield from summary_rows(report)
         for table in report.tables.values():
@@ -154,7 +178,7 @@ def figures_csv(report: Report) -> Iterator[bytes]:
             yield [str(table.title)]
             yield from table_rows(table)
 
-    return csv_stream(rows())
+    return csv_stream(rows(), dialect)
 
 
 def figures_xlsx(report: Report) -> Iterator[bytes]:
@@ -417,8 +441,10 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
     ]
 
 
-def meetings_csv(meetings, organisation: Organisation, **kwargs) -> Iterator[bytes]:
-    return csv_stream(meeting_rows(meetings, organisation, **kwargs))
+def meetings_csv(
+    meetings, organisation: Organisation, dialect: CsvDialect = PLAIN_CSV, **kwargs
+) -> Iterator[bytes]:
+    return csv_stream(meeting_rows(meetings, organisation, **kwargs), dialect)
 
 
 def meetings_xlsx(meetings, organisation: Organisation, **kwargs) -> Iterator[bytes]:

@@ -18,7 +18,13 @@ from .labels import summary_groups
 from .models import COSTED_ROLES
 from .suppression import suppress
 
-EXPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "xlsx": exports.XLSX_TYPE}
+# "excel-csv" is the CSV Excel opens in the reader's language (in Swedish: semicolons and
+# decimal commas); "csv" the plain RFC 4180 one for programs.
+EXPORT_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "excel-csv": "text/csv; charset=utf-8",
+    "xlsx": exports.XLSX_TYPE,
+}
 
 
 def _filter(request):
@@ -115,18 +121,29 @@ def export(request, what: str, fmt: str):
         if not scope.rows_allowed or scope.organisation is None:
             raise Http404
         meetings = selectors.meetings_for_export(scope.organisation, period)
-        writer = exports.meetings_csv if fmt == "csv" else exports.meetings_xlsx
-        stream = writer(meetings, scope.organisation)
+        if fmt == "xlsx":
+            stream = exports.meetings_xlsx(meetings, scope.organisation)
+        else:
+            stream = exports.meetings_csv(meetings, scope.organisation, _dialect(request, fmt))
     else:
         report = _report(scope, period)
-        stream = exports.figures_csv(report) if fmt == "csv" else exports.figures_xlsx(report)
+        if fmt == "xlsx":
+            stream = exports.figures_xlsx(report)
+        else:
+            stream = exports.figures_csv(report, _dialect(request, fmt))
     _log_export(request, scope, what)
     # 200,000 meetings stream for minutes: a longer statement limit than a page's.
     stream = dblimits.longer_statements(stream)
     response = StreamingHttpResponse(stream, content_type=EXPORT_FORMATS[fmt])
-    filename = exports.export_filename(what, period, scope.organisation, fmt)
+    filename = exports.export_filename(what, period, scope.organisation, fmt.split("-")[-1])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def _dialect(request, fmt: str) -> exports.CsvDialect:
+    if fmt == "excel-csv":
+        return exports.excel_csv(getattr(request, "LANGUAGE_CODE", "sv"))
+    return exports.PLAIN_CSV
 
 
 @login_required

@@ -249,3 +249,33 @@ def test_every_export_header_is_in_the_readers_language(rarea, manager, login):
     assert headers["en"] == english
     assert headers["sv"] == [swedish[msgid] for msgid in english]
     assert "Mötesdatum" in headers["sv"] or "Datum för mötet" in headers["sv"], headers["sv"]
+
+
+def test_the_csv_for_swedish_excel_has_semicolons_and_decimal_commas(rarea, manager, login):
+    client = login(manager)
+    _response, body = _export(client, "meetings", "excel-csv")
+    assert body.startswith("\ufeff".encode())  # Excel reads å, ä, ö
+    text = body.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][COL["meeting_date"]] == "Mötesdatum"
+    costs = [r[COL["cost_sek"]] for r in rows[1:] if r[COL["cost_sek"]]]
+    assert costs and all("," in c and "." not in c for c in costs if not c.isdigit())
+    mean = sum(float(c.replace(",", ".")) for c in costs) / len(costs)
+    assert mean == pytest.approx(3823.96, abs=0.01)
+    cancelled = next(r for r in rows[1:] if r[COL["cancel_reason"]].strip())
+    assert cancelled[COL["cancel_reason"]] == "'" + EVIL  # still never a formula
+    # The figures too, and the dashboard says which CSV is which.
+    _response, figures = _export(client, "figures", "excel-csv")
+    assert ";" in figures.decode("utf-8-sig").splitlines()[0]
+    page = client.get(reverse("reports:dashboard"), MARCH).content.decode()
+    assert "CSV för Excel" in page and "CSV för program" in page
+
+
+def test_the_plain_csv_is_rfc_4180_for_programs(rarea, manager, login):
+    client = login(manager)
+    _response, body = _export(client, "meetings", "csv")
+    assert not body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8"))))
+    costs = [r[COL["cost_sek"]] for r in rows[1:] if r[COL["cost_sek"]]]
+    assert all("," not in c for c in costs)
+    assert body.count(b"\r\n") == len(rows)
