@@ -346,6 +346,9 @@ PUBLIC_OR_RELATIVE = {
     "password_reset_complete", "set_language", "healthz", "otp_verify", "otp_setup",
     "relatives_home", "relatives_signin", "relatives_link_request", "relatives_meeting",
     "relatives_summary_pdf",
+    # Signing in through an organisation's identity provider happens before anyone is
+    # signed in; a callback nobody started is refused with the sign-in page's own 403.
+    "sso_start", "sso_oidc_callback",
 }  # fmt: skip
 
 

@@ -40,6 +40,7 @@ class GuardedTask(Task):
                     "could not queue %s%r; its periodic sweep will do it", self.name, args
                 )
 
+        publish.queued = (self.name, args)  # what the callback will queue, for a reader
         transaction.on_commit(publish)
 
 

@@ -1,5 +1,7 @@
 """A POST without the CSRF token is refused (403) and changes nothing, on every form."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -121,3 +123,59 @@ def test_login_without_token_is_refused(area, password):
     response = client.post(reverse("login"), {"username": "alice", "password": password})
     assert response.status_code == 403
     assert "_auth_user_id" not in client.session
+
+
+class _PostForms(HTMLParser):
+    """Each POST form of a page: its action and whether it carries the CSRF token."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self._open = {"action": attrs.get("action"), "token": None}
+            self.forms.append(self._open)
+        elif tag == "input" and self._open and attrs.get("name") == "csrfmiddlewaretoken":
+            self._open["token"] = attrs.get("value")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._open = None
+
+
+def _post_forms(response) -> list[dict]:
+    parser = _PostForms()
+    parser.feed(response.content.decode())
+    return parser.forms
+
+
+def test_every_post_form_a_nurse_sees_carries_its_token(marea, meeting_in):
+    """A form rendered without its token answers 403 when pressed ("I will convene" on
+    the start page's worklist did: the worklist was included with only its own values)."""
+    from meetings.models import Meeting
+
+    waiting = meeting_in(Meeting.State.CONSENT)
+    client = _csrf_client(marea.nurse)
+    verify_second_factor(client, marea.nurse)
+    pages = [
+        reverse("home"),
+        reverse("person_detail", kwargs={"pk": marea.person.pk}),
+        reverse("meeting_detail", kwargs={"pk": waiting.pk}),
+    ]
+    seen = []
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        for form in _post_forms(response):
+            assert form["token"], f"{url}: the form posting to {form['action']} has no token"
+            seen.append(form["action"])
+    claim = reverse("meeting_convening_start", kwargs={"pk": waiting.pk})
+    assert claim in seen
+    # Pressed as the browser would, with the page's token: it goes through.
+    (form,) = [f for f in _post_forms(client.get(reverse("home"))) if f["action"] == claim]
+    response = client.post(claim, {"csrfmiddlewaretoken": form["token"]})
+    assert response.status_code == 302
+    assert Meeting.objects.get(pk=waiting.pk).state == Meeting.State.CONVENING
