@@ -244,6 +244,7 @@ class StaffForm(forms.Form):
 
 
 class TokenForm(forms.Form):
+    token_error = _("Enter the six digits the app shows.")
     token = forms.CharField(
         label=_("Code from the authenticator app"),
         max_length=12,
@@ -261,8 +262,32 @@ class TokenForm(forms.Form):
     def clean_token(self):
         token = "".join(self.cleaned_data["token"].split())
         if not (token.isascii() and token.isdigit() and len(token) == 6):
-            raise forms.ValidationError(_("Enter the six digits the app shows."))
+            raise forms.ValidationError(self.token_error)
         return token
+
+
+class SecondFactorForm(TokenForm):
+    """Signing in: the app's six digits, or one of the backup codes for a lost phone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["token"]
+        field.label = _("Code from the authenticator app, or a backup code")
+        field.help_text = _("Six digits from the app, or one of your eight-character backup codes.")
+        field.widget.attrs.pop("pattern", None)
+        field.widget.attrs["inputmode"] = "text"
+        field.widget.attrs["autocapitalize"] = "off"
+        self.token_error = _(
+            "Enter the six digits the app shows, or an eight-character backup code."
+        )
+
+    def clean_token(self):
+        from .services import is_backup_code, normalise_backup_code
+
+        raw = self.cleaned_data["token"]
+        if is_backup_code(raw):
+            return normalise_backup_code(raw)
+        return super().clean_token()
 
 
 # The access log starts with the product; a date far outside it is a typing error, and at

@@ -5,6 +5,7 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vom.errors import DomainError
@@ -396,8 +397,81 @@ def totp_device_confirm(*, user: User, key: str, token: str) -> TOTPDevice:
         return device
 
 
-def totp_verify(*, user: User, token: str) -> TOTPDevice:
-    """Check a code against the user's confirmed devices; refuse while throttled."""
+# Backup codes for a lost phone (django-otp's static tokens): ten single-use codes, shown once.
+BACKUP_CODE_COUNT = 10
+BACKUP_CODE_LOW = 3  # at or below this many left, the user is asked to make new ones
+
+
+def is_backup_code(token: str) -> bool:
+    """A backup code is eight letters and digits (django-otp's random_token); a TOTP code is
+    six digits. The two never look alike, so one field takes either."""
+    token = normalise_backup_code(token)
+    return len(token) == 8 and token.isascii() and token.isalnum() and not token.isdigit()
+
+
+def normalise_backup_code(token: str) -> str:
+    return "".join((token or "").split()).replace("-", "").lower()
+
+
+def backup_codes_issue(*, user: User) -> list[str]:
+    """New backup codes for the user; earlier ones stop working. They are shown once, on the
+    page that made them; django-otp keeps them as they are, so no page shows them again."""
+    with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)
+        replaced = StaticDevice.objects.filter(user=user).delete()[0] > 0
+        device = StaticDevice.objects.create(user=user, name=_("Backup codes"), confirmed=True)
+        codes = [StaticToken.random_token() for _i in range(BACKUP_CODE_COUNT)]
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+        audit.record_change(
+            user=user,
+            obj=device,
+            action="create",
+            before={},
+            after={"backup_codes": len(codes), "replaced_earlier_codes": replaced},
+            person=None,
+        )
+    return codes
+
+
+def backup_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def _backup_code_verify(*, user: User, token: str) -> StaticDevice:
+    code = normalise_backup_code(token)
+    with transaction.atomic():
+        devices = list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        throttled = False
+        for device in devices:
+            allowed, _details = device.verify_is_allowed()
+            if not allowed:
+                throttled = True
+                continue
+            if device.verify_token(code):  # deletes the code: each works once
+                audit.record_change(
+                    user=user,
+                    obj=device,
+                    action="update",
+                    before={},
+                    after={"backup_code_used": True, "backup_codes_left": device.token_set.count()},
+                    person=None,
+                )
+                return device
+    if throttled:
+        raise DomainError(
+            _("Too many wrong codes. Wait a little and try again."),
+            field="token",
+        )
+    raise DomainError(
+        _("That backup code is not correct, or it has already been used."), field="token"
+    )
+
+
+def totp_verify(*, user: User, token: str) -> TOTPDevice | StaticDevice:
+    """Check a code against the user's confirmed devices; refuse while throttled. A backup
+    code (for a lost phone) is checked against the user's backup codes and used up."""
+    if is_backup_code(token):
+        return _backup_code_verify(user=user, token=token)
     token = _normalise_token(token)
     with transaction.atomic():
         devices = list(
@@ -427,6 +501,7 @@ def totp_reset(*, actor: User, membership: Membership) -> int:
     with transaction.atomic():
         locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
         count, _deleted = TOTPDevice.objects.filter(user=locked.user).delete()
+        StaticDevice.objects.filter(user=locked.user).delete()  # the backup codes go with it
         if count:
             audit.record_change(
                 user=actor,

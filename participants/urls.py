@@ -21,6 +21,7 @@ urlpatterns = [
     path("persons/<int:pk>/extract.pdf", views.person_extract_pdf, name="person_extract_pdf"),
     path("accounts/two-factor/", views.otp_verify, name="otp_verify"),
     path("accounts/two-factor/setup/", views.otp_setup, name="otp_setup"),
+    path("accounts/two-factor/backup-codes/", views.otp_backup_codes, name="otp_backup_codes"),
     path("organisations/<int:org_pk>/staff/", views.staff_list, name="staff_list"),
     path("organisations/<int:org_pk>/staff/new/", views.staff_create, name="staff_create"),
     path(

@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
@@ -38,6 +40,7 @@ from .forms import (
     RelativeForm,
     ReviewNoteForm,
     ReviewStartForm,
+    SecondFactorForm,
     StaffForm,
     TokenForm,
 )
@@ -459,7 +462,7 @@ def otp_setup(request):
             del request.session[OTP_SETUP_KEY]
             django_otp.login(request, device)
             messages.success(request, _("The authenticator app is set up."))
-            return redirect(_next_url(request))
+            return _show_backup_codes(request, services.backup_codes_issue(user=user))
     uri = TOTPDevice(user=user, key=key).config_url
     secret = b32encode(unhexlify(key)).decode()
     return render(
@@ -483,7 +486,7 @@ def otp_verify(request):
         return redirect(_next_url(request))
     if not has_confirmed_device(user):
         return redirect(_with_next(request, "otp_setup"))
-    form = TokenForm(request.POST or None)
+    form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             device = services.totp_verify(user=user, token=form.cleaned_data["token"])
@@ -491,8 +494,50 @@ def otp_verify(request):
             apply_domain_error(form, exc)
         else:
             django_otp.login(request, device)
+            if isinstance(device, StaticDevice):
+                _warn_backup_codes_left(request, services.backup_codes_left(user))
             return redirect(_next_url(request))
     return render(request, "registration/otp_verify.html", {"form": form})
+
+
+def _warn_backup_codes_left(request, left: int) -> None:
+    text = ngettext(
+        "You signed in with a backup code. You have %(count)d backup code left.",
+        "You signed in with a backup code. You have %(count)d backup codes left.",
+        left,
+    ) % {"count": left}
+    if left <= services.BACKUP_CODE_LOW:
+        text += " " + _("Make new backup codes, and set up the app again if the phone is lost.")
+    messages.warning(request, text)
+
+
+def _show_backup_codes(request, codes: list[str]):
+    """The one page that shows the codes: rendered in the answer to the POST that made them
+    (nothing keeps them for a later page), with no caching by the browser."""
+    response = render(
+        request,
+        "registration/otp_backup_codes.html",
+        {"codes": [f"{c[:4]} {c[4:]}" for c in codes], "next_url": _next_url(request)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def otp_backup_codes(request):
+    """Backup codes for a lost phone: how many are left, and new ones on request."""
+    user = request.user
+    if not has_confirmed_device(user):
+        return redirect(_with_next(request, "otp_setup"))
+    if not user.is_verified():
+        return redirect(_with_next(request, "otp_verify"))
+    if request.method == "POST":
+        return _show_backup_codes(request, services.backup_codes_issue(user=user))
+    return render(
+        request,
+        "registration/otp_backup_codes.html",
+        {"left": services.backup_codes_left(user), "count": services.BACKUP_CODE_COUNT},
+    )
 
 
 # --- Access log review: organisation admins ---

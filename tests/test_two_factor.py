@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from participants import services
 from participants.models import ChangeRecord, Membership, Role
 
 from .factories import MembershipFactory
@@ -44,7 +45,8 @@ def _enrol(client) -> TOTPDevice:
     assert page.status_code == 200
     key = client.session["otp_setup_key"]
     response = client.post(reverse("otp_setup"), {"token": token_for_key(key)})
-    assert response.status_code == 302
+    assert response.status_code == 200  # the backup codes, shown once
+    assert len(response.context["codes"]) == services.BACKUP_CODE_COUNT
     return TOTPDevice.objects.get(key=key)
 
 
@@ -255,3 +257,94 @@ def test_demo_logins_work_without_friction_for_care_roles(db):
 def test_staff_find_the_setup_page_next_to_log_out(area, login):
     body = login(area.alice).get(reverse("home")).content.decode()
     assert f'href="{reverse("otp_setup")}"' in body
+
+
+# --- Backup codes for a lost phone (django-otp static tokens) ---
+
+
+def _codes_from(response) -> list[str]:
+    assert response["Cache-Control"] == "no-store"
+    return [code.replace(" ", "") for code in response.context["codes"]]
+
+
+def test_enrolment_shows_ten_backup_codes_once_and_each_signs_in_once(area, login, password):
+    client = login(area.alice)
+    client.get(reverse("otp_setup"))
+    key = client.session["otp_setup_key"]
+    response = client.post(reverse("otp_setup"), {"token": token_for_key(key)})
+    codes = _codes_from(response)
+    assert len(set(codes)) == 10
+    body = response.content.decode()
+    assert all(f"{c[:4]} {c[4:]}" in body for c in codes)
+    # The page is not shown again: the codes' page now only counts them.
+    again = client.get(reverse("otp_backup_codes"))
+    assert again.status_code == 200 and not any(c[:4] in again.content.decode() for c in codes)
+    assert again.context["left"] == 10
+
+    # The phone is lost: password, then a backup code typed in capitals with its space.
+    phoneless = _password_login("alice", password)
+    phoneless.cookies["django_language"] = "en"
+    typed = f"{codes[0][:4].upper()} {codes[0][4:].upper()}"
+    response = phoneless.post(reverse("otp_verify"), {"token": typed}, follow=True)
+    assert response.status_code == 200
+    assert phoneless.get(reverse("home")).status_code == 200
+    assert "9 backup codes left" in response.content.decode()
+    assert services.backup_codes_left(area.alice) == 9
+    assert ChangeRecord.objects.filter(
+        object_type="otp_static.staticdevice", action="update"
+    ).exists()
+
+    # The same code a second time is refused, with a message that says why.
+    other = _password_login("alice", password)
+    other.cookies["django_language"] = "en"
+    response = other.post(reverse("otp_verify"), {"token": codes[0]})
+    assert response.status_code == 200
+    assert "already been used" in response.content.decode()
+    assert other.get(reverse("home")).status_code == 302
+
+
+def test_new_backup_codes_replace_the_old_ones(area, login, password):
+    device = confirmed_device(area.alice)
+    old = services.backup_codes_issue(user=area.alice)
+    client = _password_login("alice", password)
+    client.post(reverse("otp_verify"), {"token": current_token(device)})
+    page = client.get(reverse("otp_backup_codes"))
+    assert page.context["left"] == 10
+    new = _codes_from(client.post(reverse("otp_backup_codes")))
+    assert set(new).isdisjoint(old)
+    assert services.backup_codes_left(area.alice) == 10
+    stale = _password_login("alice", password)
+    response = stale.post(reverse("otp_verify"), {"token": old[1]})
+    assert response.status_code == 200 and stale.get(reverse("home")).status_code == 302
+
+
+def test_backup_codes_page_needs_the_second_factor_first(area, password):
+    confirmed_device(area.alice)
+    services.backup_codes_issue(user=area.alice)
+    client = _password_login("alice", password)
+    response = client.post(reverse("otp_backup_codes"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("otp_verify"))
+    assert services.backup_codes_left(area.alice) == 10
+
+
+def test_few_backup_codes_left_asks_for_new_ones(area, password):
+    confirmed_device(area.alice)
+    codes = services.backup_codes_issue(user=area.alice)
+    for code in codes[:7]:
+        client = _password_login("alice", password)
+        assert client.post(reverse("otp_verify"), {"token": code}).status_code == 302
+    client = _password_login("alice", password)
+    client.cookies["django_language"] = "en"
+    response = client.post(reverse("otp_verify"), {"token": codes[7]}, follow=True)
+    body = response.content.decode()
+    assert "2 backup codes left" in body and "Make new backup codes" in body
+
+
+def test_an_administrators_reset_removes_the_backup_codes_too(area, org_admin):
+    confirmed_device(area.alice)
+    services.backup_codes_issue(user=area.alice)
+    membership = Membership.objects.get(user=area.alice, organisation=area.health_care)
+    services.totp_reset(actor=org_admin, membership=membership)
+    assert services.backup_codes_left(area.alice) == 0
+    assert not TOTPDevice.objects.filter(user=area.alice).exists()

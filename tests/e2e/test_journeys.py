@@ -445,6 +445,11 @@ def test_the_manager_starts_on_the_reports(journey, mail):
     hex_key = b32decode(key).hex()
     page.fill("input[name=token]", token_for_key(hex_key))
     manager.submit("main form")
+    # Ten backup codes for a lost phone, shown once; then on to her start page.
+    assert page.locator("ol.backup-codes li").count() == 10
+    manager.check("backup codes", widths=WIDTHS)
+    with page.expect_navigation():
+        page.click("text=Jag har sparat koderna, fortsätt")
     assert page.url.endswith("/reports/"), page.url
     assert "Mina personer" not in page.inner_text("header")
     manager.check("reports", widths=WIDTHS)
@@ -477,6 +482,8 @@ def test_the_administrators_tables_fit_and_can_be_reached_by_keyboard(journey, m
     key = page.locator("code").first.inner_text().replace(" ", "")
     page.fill("input[name=token]", token_for_key(b32decode(key).hex()))
     admin.submit("main form")
+    with page.expect_navigation():
+        page.click("text=Jag har sparat koderna, fortsätt")
     assert page.url.endswith(f"/organisations/{hhc.pk}/staff/"), page.url  # her start page
     admin.check("staff list", widths=WIDTHS)
     admin.goto(f"/organisations/{hhc.pk}/access-log/")

@@ -88,6 +88,7 @@ MATRIX = {
     # The second factor: nobody here has one pending; a relative could set one up (harmless).
     "otp_verify":                 ("-",         "302 302 302 302 302 302 302 302 302 302"),
     "otp_setup":                  ("-",         "200 200 200 200 200 200 200 200 200 302"),
+    "otp_backup_codes":           ("-",         "302 302 302 302 302 200 200 302 302 302"),
     # Own lists: care staff see their persons and meetings; a manager starts on the reports,
     # an organisation admin on the staff list, the relative in their own area.
     "home":                       ("-",         "200 200 200 200 200 302 302 302 200 302"),
