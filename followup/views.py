@@ -22,7 +22,7 @@ from participants.selectors import (
     get_person_for_user,
 )
 from participants.views import staff_required
-from vom.errors import DomainError, apply_domain_error
+from vom.errors import DomainError, apply_domain_error, submit
 
 from . import charts, selectors, services
 from .forms import (
@@ -139,16 +139,16 @@ def checkpoint(request, pk, kind):
             "home_help_hours_after": earlier.home_help_hours_after,
         }
     form = CheckpointForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.checkpoint_complete(
-                actor=request.user, meeting=meeting, kind=kind, request=request, **form.cleaned_data
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The follow-up was completed."))
-            return redirect(_page_url(meeting, "checkpoints"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.checkpoint_complete(
+            actor=request.user, meeting=meeting, kind=kind, request=request, **form.cleaned_data
+        ),
+        done=_("The follow-up was completed."),
+        to=_page_url(meeting, "checkpoints"),
+    ):
+        return done
     page = selectors.followup_page(request.user, meeting)
     return _form_page(
         request,
@@ -179,20 +179,20 @@ def health_care_use(request, pk, period):
             "emergency_visits": existing.emergency_visits,
         }
     form = HealthCareUseForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.health_care_use_record(
-                actor=request.user,
-                meeting=meeting,
-                period=period,
-                request=request,
-                **form.cleaned_data,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Hospital admissions and emergency visits were saved."))
-            return redirect(_page_url(meeting, "health-care-use"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.health_care_use_record(
+            actor=request.user,
+            meeting=meeting,
+            period=period,
+            request=request,
+            **form.cleaned_data,
+        ),
+        done=_("Hospital admissions and emergency visits were saved."),
+        to=_page_url(meeting, "health-care-use"),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -211,20 +211,20 @@ def outcome(request, pk, timepoint):
     meeting = _load_meeting(request, pk)
     existing = meeting.outcome_measures.filter(timepoint=timepoint).first()
     form = OutcomeForm(request.POST or None, initial=OutcomeForm.initial_from(existing))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.outcome_record(
-                actor=request.user,
-                meeting=meeting,
-                timepoint=timepoint,
-                request=request,
-                **form.service_kwargs(),
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The measures were saved."))
-            return redirect(_page_url(meeting, "measures"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.outcome_record(
+            actor=request.user,
+            meeting=meeting,
+            timepoint=timepoint,
+            request=request,
+            **form.service_kwargs(),
+        ),
+        done=_("The measures were saved."),
+        to=_page_url(meeting, "measures"),
+    ):
+        return done
     return _form_page(
         request,
         meeting,

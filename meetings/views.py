@@ -23,7 +23,7 @@ from participants.selectors import (
     get_person_for_user,
 )
 from participants.views import staff_required
-from vom.errors import DomainError, apply_domain_error
+from vom.errors import DomainError, apply_domain_error, submit
 
 from . import services
 from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
@@ -497,16 +497,17 @@ def consent_withdraw(request, pk):
         return refused
     effects = services.withdrawal_effects(meeting)
     form = WithdrawConsentForm(request.POST or None, effects=effects)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_withdraw(
-                actor=request.user, meeting=meeting, note=form.cleaned_data["note"], request=request
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.warning(request, _("Consent withdrawn.") + " " + form.consequences)
-            return redirect(_after_consent(request, meeting))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.consent_withdraw(
+            actor=request.user, meeting=meeting, note=data["note"], request=request
+        ),
+        done=_("Consent withdrawn.") + " " + form.consequences,
+        to=lambda: _after_consent(request, meeting),  # who may still see it, after
+        level="warning",
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -765,22 +766,21 @@ def reschedule(request, pk):
             "location": meeting.location,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.meeting_reschedule(
-                actor=request.user,
-                meeting=meeting,
-                starts_at=data["starts_at"],
-                duration_minutes=data["duration_minutes"],
-                location=data["location"],
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The new time was saved; everyone invited will be told."))
-            return redirect(_detail(meeting))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.meeting_reschedule(
+            actor=request.user,
+            meeting=meeting,
+            starts_at=data["starts_at"],
+            duration_minutes=data["duration_minutes"],
+            location=data["location"],
+            request=request,
+        ),
+        done=_("The new time was saved; everyone invited will be told."),
+        to=_detail(meeting),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -797,21 +797,20 @@ def cancel(request, pk):
     if refused := _refuse(request, ctx, "meeting.cancel"):
         return refused
     form = CancelForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.meeting_cancel(
-                actor=request.user,
-                meeting=meeting,
-                reason=form.cleaned_data["reason"],
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.warning(
-                request, _("The meeting was cancelled; everyone invited will be told.")
-            )
-            return redirect(_detail(meeting))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.meeting_cancel(
+            actor=request.user,
+            meeting=meeting,
+            reason=data["reason"],
+            request=request,
+        ),
+        done=_("The meeting was cancelled; everyone invited will be told."),
+        to=_detail(meeting),
+        level="warning",
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -834,21 +833,19 @@ def respond(request, pk):
     if participant.response != Participant.Response.NEEDS_ACTION:
         initial["response"] = participant.response
     form = RespondForm(request.POST or None, options=options, votes=votes, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.participation_respond(
-                actor=request.user,
-                participant=participant,
-                response=form.cleaned_data["response"],
-                mode=form.cleaned_data["mode"],
-            )
-            if options:
-                services.time_vote(actor=request.user, meeting=meeting, suits=form.suits())
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Your answer was saved."))
-            return redirect(_detail(meeting))
+
+    def answer(data):
+        services.participation_respond(
+            actor=request.user,
+            participant=participant,
+            response=data["response"],
+            mode=data["mode"],
+        )
+        if options:
+            services.time_vote(actor=request.user, meeting=meeting, suits=form.suits())
+
+    if done := submit(request, form, answer, done=_("Your answer was saved."), to=_detail(meeting)):
+        return done
     return _form_page(
         request,
         meeting,
@@ -872,19 +869,19 @@ def preparation(request, pk):
     form = PreparationForm(
         request.POST or None, steps=steps, initial={"minutes": participant.preparation_minutes}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.preparation_record(
-                actor=request.user,
-                meeting=meeting,
-                done_tasks=form.cleaned_data["done"],
-                minutes=form.cleaned_data["minutes"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Your preparation was saved."))
-            return redirect(_detail(meeting))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.preparation_record(
+            actor=request.user,
+            meeting=meeting,
+            done_tasks=data["done"],
+            minutes=data["minutes"],
+        ),
+        done=_("Your preparation was saved."),
+        to=_detail(meeting),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -902,23 +899,22 @@ def contribution_add(request, pk):
     if refused := _refuse(request, ctx, "contribution.add"):
         return refused
     form = ContributionForm(request.POST or None, person=meeting.person)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.contribution_add(
-                actor=request.user,
-                meeting=meeting,
-                author=data["author"],
-                relative=data["relative"],
-                what_matters=data["what_matters"],
-                questions=data["questions"],
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Saved. It is shown at the top of the meeting."))
-            return redirect(_detail(meeting))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.contribution_add(
+            actor=request.user,
+            meeting=meeting,
+            author=data["author"],
+            relative=data["relative"],
+            what_matters=data["what_matters"],
+            questions=data["questions"],
+            request=request,
+        ),
+        done=_("Saved. It is shown at the top of the meeting."),
+        to=_detail(meeting),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -1129,20 +1125,20 @@ def attendance(request, pk):
         return refused
     participants = active_participants(meeting)
     form = AttendanceForm(request.POST, participants=participants)
-    if form.is_valid():
-        try:
-            services.attendance_record(
-                actor=request.user,
-                meeting=meeting,
-                attendance=form.attendance(),
-                actual_start=form.cleaned_data["actual_start"],
-                actual_end=form.cleaned_data["actual_end"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("Attendance was saved."))
-            return redirect(_day(meeting, "attendance"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.attendance_record(
+            actor=request.user,
+            meeting=meeting,
+            attendance=form.attendance(),
+            actual_start=data["actual_start"],
+            actual_end=data["actual_end"],
+        ),
+        done=_("Attendance was saved."),
+        to=_day(meeting, "attendance"),
+    ):
+        return done
     return render(
         request,
         "meetings/attendance_form.html",
@@ -1158,21 +1154,20 @@ def private_topic_add(request, pk):
         return refused
     orgs = _care_orgs(request.user)
     form = PrivateTopicForm(request.POST or None, organisations=orgs)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.private_topic_add(
-                actor=request.user,
-                meeting=meeting,
-                organisation=data["organisation"],
-                raised_by=data["raised_by"],
-                text=data["text"],
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The topic was noted for your organisation only."))
-            return redirect(_day(meeting, "private"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.private_topic_add(
+            actor=request.user,
+            meeting=meeting,
+            organisation=data["organisation"],
+            raised_by=data["raised_by"],
+            text=data["text"],
+        ),
+        done=_("The topic was noted for your organisation only."),
+        to=_day(meeting, "private"),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -1231,26 +1226,25 @@ def decision_edit(request, pk, decision_pk=None):
         user_ids=[request.user.pk, initial["responsible"]],
         initial=initial,
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.decision_save(
-                actor=request.user,
-                meeting=meeting,
-                organisation=data["organisation"],
-                category=data["category"],
-                description=data["description"],
-                responsible=data["responsible"],
-                due_date=data["due_date"],
-                person_answer=data["person_answer"],
-                decision=decision,
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The decision was saved."))
-            return redirect(_day(meeting, "decisions"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.decision_save(
+            actor=request.user,
+            meeting=meeting,
+            organisation=data["organisation"],
+            category=data["category"],
+            description=data["description"],
+            responsible=data["responsible"],
+            due_date=data["due_date"],
+            person_answer=data["person_answer"],
+            decision=decision,
+            request=request,
+        ),
+        done=_("The decision was saved."),
+        to=_day(meeting, "decisions"),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -1268,23 +1262,22 @@ def agreement_add(request, pk):
     if refused := _refuse(request, ctx, "agreement.add"):
         return refused
     form = AgreementForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.agreement_add(
-                actor=request.user,
-                meeting=meeting,
-                kind=data["kind"],
-                text=data["text"],
-                situation=data["situation"],
-                contact=data["contact"],
-                organisation=ctx.participant.organisation if ctx.participant else None,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The agreement was saved."))
-            return redirect(_day(meeting, "agreements"))
+    if done := submit(
+        request,
+        form,
+        lambda data: services.agreement_add(
+            actor=request.user,
+            meeting=meeting,
+            kind=data["kind"],
+            text=data["text"],
+            situation=data["situation"],
+            contact=data["contact"],
+            organisation=ctx.participant.organisation if ctx.participant else None,
+        ),
+        done=_("The agreement was saved."),
+        to=_day(meeting, "agreements"),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -1344,22 +1337,20 @@ def mark_held(request, pk):
             or start + dt.timedelta(minutes=meeting.duration_minutes),
         }
     form = MarkHeldForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.meeting_mark_held(
-                actor=request.user,
-                meeting=meeting,
-                actual_start=form.cleaned_data["actual_start"],
-                actual_end=form.cleaned_data["actual_end"],
-                request=request,
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(
-                request, _("The meeting is marked as held. Record the minutes per participant.")
-            )
-            return redirect("meeting_minutes", pk=meeting.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.meeting_mark_held(
+            actor=request.user,
+            meeting=meeting,
+            actual_start=data["actual_start"],
+            actual_end=data["actual_end"],
+            request=request,
+        ),
+        done=_("The meeting is marked as held. Record the minutes per participant."),
+        to=reverse("meeting_minutes", kwargs={"pk": meeting.pk}),
+    ):
+        return done
     return _form_page(
         request,
         meeting,
@@ -1380,14 +1371,16 @@ def minutes(request, pk):
     staff = [p for p in active_participants(meeting) if p.kind == Participant.Kind.STAFF]
     editable = [p for p in staff if ctx.is_convener or p.user_id == request.user.pk]
     form = MinutesForm(request.POST or None, participants=editable)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.minutes_record_all(actor=request.user, meeting=meeting, minutes=form.minutes())
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The minutes were saved."))
-            return redirect("meeting_minutes", pk=meeting.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.minutes_record_all(
+            actor=request.user, meeting=meeting, minutes=form.minutes()
+        ),
+        done=_("The minutes were saved."),
+        to=reverse("meeting_minutes", kwargs={"pk": meeting.pk}),
+    ):
+        return done
     return render(
         request,
         "meetings/minutes.html",

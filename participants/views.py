@@ -28,7 +28,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from vom.errors import DomainError, apply_domain_error
+from vom.errors import DomainError, apply_domain_error, submit
 from vom.textsafety import neutralise
 
 from . import audit, services
@@ -215,16 +215,16 @@ def person_create(request):
 def person_edit(request, pk):
     person = get_person_for_user(request.user, pk, request=request)
     form = PersonForm(request.POST or None, instance=person)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.person_update(
-                actor=request.user, person=person, data=form.service_data(), request=request
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The changes were saved."))
-            return redirect("person_detail", pk=person.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.person_update(
+            actor=request.user, person=person, data=form.service_data(), request=request
+        ),
+        done=_("The changes were saved."),
+        to=reverse("person_detail", kwargs={"pk": person.pk}),
+    ):
+        return done
     return render(request, "participants/person_form.html", {"form": form, "person": person})
 
 
@@ -254,22 +254,22 @@ def relative_edit(request, pk, relative_pk=None):
 def care_team_add(request, pk):
     person = get_person_for_user(request.user, pk, request=request)
     form = CareTeamEntryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.care_team_add(
-                actor=request.user,
-                person=person,
-                request=request,
-                **{
-                    key: form.cleaned_data[key]
-                    for key in ("organisation", "member", "role", "start_date", "end_date")
-                },
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The care team was updated."))
-            return redirect("person_detail", pk=person.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.care_team_add(
+            actor=request.user,
+            person=person,
+            request=request,
+            **{
+                key: data[key]
+                for key in ("organisation", "member", "role", "start_date", "end_date")
+            },
+        ),
+        done=_("The care team was updated."),
+        to=reverse("person_detail", kwargs={"pk": person.pk}),
+    ):
+        return done
     return render(request, "participants/care_team_form.html", {"form": form, "person": person})
 
 
@@ -328,22 +328,19 @@ def staff_list(request, org_pk):
 def staff_create(request, org_pk):
     organisation = _admin_organisation(request, org_pk)
     form = StaffForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.staff_create(
-                actor=request.user, organisation=organisation, request=request, **form.cleaned_data
-            )
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _(
-                    "The staff member was added. A new account is sent a link to choose a "
-                    "password; the list shows when it has gone out."
-                ),
-            )
-            return redirect("staff_list", org_pk=organisation.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.staff_create(
+            actor=request.user, organisation=organisation, request=request, **form.cleaned_data
+        ),
+        done=_(
+            "The staff member was added. A new account is sent a link to choose a "
+            "password; the list shows when it has gone out."
+        ),
+        to=reverse("staff_list", kwargs={"org_pk": organisation.pk}),
+    ):
+        return done
     return render(
         request, "participants/staff_form.html", {"form": form, "organisation": organisation}
     )
@@ -364,14 +361,16 @@ def staff_edit(request, org_pk, membership_pk):
         "direct_phone": membership.direct_phone,
     }
     form = StaffForm(request.POST or None, initial=initial, editing=True)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.staff_update(actor=request.user, membership=membership, data=form.cleaned_data)
-        except DomainError as exc:
-            apply_domain_error(form, exc)
-        else:
-            messages.success(request, _("The changes were saved."))
-            return redirect("staff_list", org_pk=organisation.pk)
+    if done := submit(
+        request,
+        form,
+        lambda data: services.staff_update(
+            actor=request.user, membership=membership, data=form.cleaned_data
+        ),
+        done=_("The changes were saved."),
+        to=reverse("staff_list", kwargs={"org_pk": organisation.pk}),
+    ):
+        return done
     return render(
         request,
         "participants/staff_form.html",

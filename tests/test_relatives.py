@@ -344,6 +344,7 @@ def _url_names(resolver=None, prefix=""):
 PUBLIC_OR_RELATIVE = {
     "login", "logout", "password_reset", "password_reset_done", "password_reset_confirm",
     "password_reset_complete", "set_language", "healthz", "otp_verify", "otp_setup",
+    "otp_backup_codes",
     "relatives_home", "relatives_signin", "relatives_link_request", "relatives_meeting",
     "relatives_summary_pdf",
     # Signing in through an organisation's identity provider happens before anyone is
