@@ -77,13 +77,21 @@ def test_every_string_in_the_code_is_in_the_swedish_catalogue(tmp_path, settings
     target.mkdir(parents=True)
     shutil.copy(base / "locale/sv/LC_MESSAGES/django.po", target / "django.po")
     settings.LOCALE_PATHS = [tmp_path / "locale"]
-    ignore = [".venv/*", "staticfiles/*", "test-artifacts/*", "node_modules/*", "var/*"]
+    # makemessages updates the catalogue of the nearest "locale" folder it finds (the working
+    # directory's comes before LOCALE_PATHS), so run it in a folder of links to the code
+    # without the real catalogue: it then updates the copy, and the real one is only read.
+    source = tmp_path / "source"
+    source.mkdir()
+    skip = {"locale", ".venv", "staticfiles", "test-artifacts", "node_modules", "var", ".git"}
+    for entry in base.iterdir():
+        if entry.name not in skip:
+            (source / entry.name).symlink_to(entry)
     cwd = Path.cwd()
     try:
-        os.chdir(base)
+        os.chdir(source)
         call_command(
-            "makemessages", locale=["sv"], ignore_patterns=ignore, no_obsolete=True,
-            no_location=True, verbosity=0,
+            "makemessages", locale=["sv"], no_obsolete=True, no_location=True, symlinks=True,
+            ignore_patterns=["*/node_modules/*"], verbosity=0,
         )  # fmt: skip
     finally:
         os.chdir(cwd)
