@@ -20,6 +20,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from meetings import afterwards
 from meetings import services as meeting_services
 from meetings.models import Decision, Meeting, Participant
 from meetings.selectors import get_meeting_for_user
@@ -103,8 +104,10 @@ def may_report_on(user, decision: Decision) -> bool:
 
 def _locked_visible_meeting(actor, meeting: Meeting) -> Meeting:
     """Re-read the meeting under lock; 404 if the actor can no longer see it (e.g. consent
-    was withdrawn after the page was loaded)."""
-    get_meeting_for_user(actor, meeting.pk)
+    was withdrawn after the page was loaded). A meeting being registered afterwards was
+    checked by its registration."""
+    if afterwards.current() is None:
+        get_meeting_for_user(actor, meeting.pk)
     return Meeting.objects.select_for_update().select_related("person").get(pk=meeting.pk)
 
 
@@ -155,7 +158,7 @@ def decision_status_report(
             .get(pk=decision.pk, meeting=meeting)
         )
         _require_followup_state(meeting)
-        if not may_report_on(actor, decision):
+        if afterwards.current() is None and not may_report_on(actor, decision):
             raise DomainError(
                 _("Only %(organisation)s can report on its own decisions.")
                 % {"organisation": decision.organisation.name}

@@ -178,3 +178,13 @@ STANDARD_ROLES_SMALL = [
     Role.HOME_HELP_COORDINATOR,
     Role.CONTACT_PERSON,
 ]
+
+
+class AbsenceReason(models.TextChoices):
+    """Why someone invited did not take part (seed 000, Table 2's comment column)."""
+
+    ILL = "ill", _("Ill")
+    NO_TIME = "no_time", _("No time")
+    NOT_INVITED = "not_invited", _("Never invited (missed in the invitations)")
+    REPLACED = "replaced", _("Someone else came instead")
+    OTHER = "other", _("Other reason")

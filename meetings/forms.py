@@ -17,6 +17,7 @@ from vom.timeutil import aware_local, future_local
 
 from .choices import (
     REASON_GROUPS,
+    AbsenceReason,
     AgreementKind,
     DecisionCategory,
     MeetingKind,
@@ -791,3 +792,263 @@ class MinutesForm(LimitsMixin, forms.Form):
             )
             for p in self.participants
         }
+
+
+# --- A meeting registered afterwards ---
+
+TOOK_PART = [
+    ("", _("Not invited")),
+    ("came", _("Took part")),
+    ("absent", _("Invited, did not come")),
+]
+
+
+def _membership_label(m: Membership) -> str:
+    return f"{m.user.get_full_name() or m.user.username} – {m.get_role_display()}, {m.organisation}"
+
+
+class HeldMeetingForm(LimitsMixin, forms.Form):
+    """A meeting that has already been held, entered with its real dates
+    (`meetings.registration`). One row per staff member of the organisations serving the
+    person, one per relative, and a few decision rows (empty ones are left out)."""
+
+    DECISION_ROWS = 4
+
+    initiator = forms.TypedChoiceField(label=_("Who took the initiative"), coerce=int)
+    raised_by = forms.ChoiceField(label=_("Who raised the concern"), choices=RaisedBy.choices)
+    reasons = forms.MultipleChoiceField(
+        label=_("Reasons"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    reason_text = forms.CharField(
+        label=_("More about the reasons"), required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+    kind = forms.ChoiceField(
+        label=_("Type of meeting"), choices=MeetingKind.choices, initial=MeetingKind.FULL
+    )
+    initiated_on = forms.DateField(
+        label=_("Date of the initiative"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    consent_on = forms.DateField(
+        label=_("Date of consent"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    consent_how = forms.ChoiceField(
+        label=_("How consent was given"), choices=Consent.How.choices, initial="orally"
+    )
+    representative_name = forms.CharField(
+        label=_("Representative's name"), required=False, max_length=200
+    )
+    share_information = forms.BooleanField(
+        label=_("The other organisations could be contacted and information shared"),
+        required=False,
+        initial=True,
+    )
+    starts_at = LocalDateTimeField(label=_("The meeting started"))
+    ends_at = LocalDateTimeField(label=_("The meeting ended"))
+    location = forms.CharField(
+        label=_("Place"), required=False, max_length=300, help_text=_("Empty: the person's home.")
+    )
+    convener = forms.TypedChoiceField(label=_("Who convened"), coerce=int)
+    person_attended = forms.BooleanField(
+        label=_("The person took part"), required=False, initial=True
+    )
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .registration import staff_candidates
+
+        self.person = person
+        self.memberships = staff_candidates(person)
+        self.relatives = list(Relative.objects.filter(person=person).order_by("name"))
+        by_pk = {m.pk: m for m in self.memberships}
+        self.by_pk = by_pk
+        self.fields["initiator"].choices = [("", "—")] + [
+            (m.pk, _membership_label(m)) for m in self.memberships
+        ]
+        self.fields["convener"].choices = [("", "—")] + [
+            (m.pk, _membership_label(m))
+            for m in self.memberships
+            if m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
+            and m.role in (Role.NURSE, Role.PHYSICIAN)
+        ]
+        self.fields["reasons"].choices = [
+            (str(label), [(r.value, r.label) for r in group]) for label, group in REASON_GROUPS
+        ]
+        reasons_absent = [("", "—")] + list(AbsenceReason.choices)
+        for m in self.memberships:
+            self._attendance_fields(f"staff_{m.pk}", reasons_absent, modes=True)
+        for r in self.relatives:
+            self._attendance_fields(f"relative_{r.pk}", reasons_absent, modes=False)
+        organisations = sorted({m.organisation for m in self.memberships}, key=str)
+        from followup.models import DecisionStatus
+
+        for i in range(self.DECISION_ROWS):
+            p = f"decision_{i}"
+            self.fields[f"{p}_organisation"] = forms.TypedChoiceField(
+                label=_("Organisation"), coerce=int, required=False,
+                choices=[("", "—")] + [(o.pk, str(o)) for o in organisations],
+            )  # fmt: skip
+            self.fields[f"{p}_category"] = forms.ChoiceField(
+                label=_("Category"), choices=DecisionCategory.choices, required=False
+            )
+            self.fields[f"{p}_description"] = forms.CharField(
+                label=_("What"), required=False, max_length=2000
+            )
+            self.fields[f"{p}_responsible"] = forms.TypedChoiceField(
+                label=_("Responsible"), coerce=int, required=False,
+                choices=[("", "—")] + [(m.pk, _membership_label(m)) for m in self.memberships],
+            )  # fmt: skip
+            self.fields[f"{p}_due_date"] = forms.DateField(
+                label=_("By when"), required=False,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            )  # fmt: skip
+            self.fields[f"{p}_person_answer"] = forms.ChoiceField(
+                label=_("The person's answer"), choices=PersonAnswer.choices, required=False
+            )
+            self.fields[f"{p}_status"] = forms.ChoiceField(
+                label=_("Follow-up status"), required=False,
+                choices=[("", _("Not followed up yet"))] + list(DecisionStatus.choices),
+            )  # fmt: skip
+            self.fields[f"{p}_status_date"] = forms.DateField(
+                label=_("Status since"), required=False,
+                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            )  # fmt: skip
+
+    def _attendance_fields(self, prefix, reasons_absent, *, modes: bool):
+        self.fields[f"{prefix}_took_part"] = forms.ChoiceField(
+            label=_("Took part"), choices=TOOK_PART, required=False
+        )
+        if modes:
+            self.fields[f"{prefix}_mode"] = forms.ChoiceField(
+                label=_("How"), choices=Participant.Mode.choices, required=False
+            )
+        self.fields[f"{prefix}_absence_reason"] = forms.ChoiceField(
+            label=_("Reason for absence"), choices=reasons_absent, required=False
+        )
+        self.fields[f"{prefix}_absence_note"] = forms.CharField(
+            label=_("About the absence"), required=False, max_length=300
+        )
+
+    # Rows for the template.
+    def staff_rows(self):
+        return [
+            (m, [self[f"staff_{m.pk}_{n}"] for n in ("took_part", "mode", "absence_reason",
+                                                      "absence_note")])
+            for m in self.memberships
+        ]  # fmt: skip
+
+    def relative_rows(self):
+        return [
+            (r, [self[f"relative_{r.pk}_{n}"] for n in ("took_part", "absence_reason",
+                                                         "absence_note")])
+            for r in self.relatives
+        ]  # fmt: skip
+
+    def decision_rows(self):
+        names = ("organisation", "category", "description", "responsible", "due_date",
+                 "person_answer", "status", "status_date")  # fmt: skip
+        return [[self[f"decision_{i}_{n}"] for n in names] for i in range(self.DECISION_ROWS)]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("reasons") and not (cleaned.get("reason_text") or "").strip():
+            self.add_error("reasons", _("Give at least one reason."))
+        for prefix in [f"staff_{m.pk}" for m in self.memberships] + [
+            f"relative_{r.pk}" for r in self.relatives
+        ]:
+            took_part = cleaned.get(f"{prefix}_took_part")
+            reason = cleaned.get(f"{prefix}_absence_reason")
+            if reason and took_part != "absent":
+                self.add_error(
+                    f"{prefix}_absence_reason",
+                    _("A reason for absence only for someone invited who did not come."),
+                )
+            if reason == AbsenceReason.OTHER and not cleaned.get(f"{prefix}_absence_note"):
+                self.add_error(f"{prefix}_absence_note", _("Describe the other reason."))
+        for i in range(self.DECISION_ROWS):
+            p = f"decision_{i}"
+            if not (cleaned.get(f"{p}_description") or "").strip():
+                continue
+            for name in ("organisation", "category", "responsible", "person_answer"):
+                if cleaned.get(f"{p}_{name}") in (None, ""):
+                    self.add_error(f"{p}_{name}", _("Fill this in for the decision."))
+        return cleaned
+
+    def held_meeting(self):
+        """The registration's input (`meetings.registration.HeldMeeting`)."""
+        from .registration import (
+            HeldMeeting,
+            RegisteredDecision,
+            RelativeAttendance,
+            StaffAttendance,
+        )
+
+        data = self.cleaned_data
+        initiator = self.by_pk[data["initiator"]]
+        staff = []
+        for m in self.memberships:
+            p = f"staff_{m.pk}"
+            took_part = data.get(f"{p}_took_part")
+            if not took_part:
+                continue
+            staff.append(
+                StaffAttendance(
+                    user=m.user, organisation=m.organisation, role=m.role,
+                    attended=took_part == "came",
+                    mode=data.get(f"{p}_mode") or Participant.Mode.IN_PERSON,
+                    absence_reason=data.get(f"{p}_absence_reason") or "",
+                    absence_note=data.get(f"{p}_absence_note") or "",
+                )
+            )  # fmt: skip
+        relatives = [
+            RelativeAttendance(
+                relative=r,
+                attended=data.get(f"relative_{r.pk}_took_part") == "came",
+                absence_reason=data.get(f"relative_{r.pk}_absence_reason") or "",
+                absence_note=data.get(f"relative_{r.pk}_absence_note") or "",
+            )
+            for r in self.relatives
+            if data.get(f"relative_{r.pk}_took_part")
+        ]
+        organisations = {m.organisation.pk: m.organisation for m in self.memberships}
+        decisions = []
+        for i in range(self.DECISION_ROWS):
+            p = f"decision_{i}"
+            if not (data.get(f"{p}_description") or "").strip():
+                continue
+            decisions.append(
+                RegisteredDecision(
+                    organisation=organisations[data[f"{p}_organisation"]],
+                    category=data[f"{p}_category"],
+                    description=data[f"{p}_description"].strip(),
+                    responsible=self.by_pk[data[f"{p}_responsible"]].user,
+                    person_answer=data[f"{p}_person_answer"],
+                    due_date=data.get(f"{p}_due_date"),
+                    status=data.get(f"{p}_status") or "",
+                    status_date=data.get(f"{p}_status_date"),
+                )
+            )
+        return HeldMeeting(
+            person=self.person,
+            initiated_by=initiator.user,
+            initiator_organisation=initiator.organisation,
+            initiated_on=data["initiated_on"],
+            consent_on=data["consent_on"],
+            starts_at=data["starts_at"],
+            ends_at=data["ends_at"],
+            convener=self.by_pk[data["convener"]].user,
+            raised_by=data["raised_by"],
+            reasons=data["reasons"],
+            reason_text=data["reason_text"],
+            kind=data["kind"],
+            location=data["location"],
+            consent_how=data["consent_how"],
+            representative_name=data["representative_name"],
+            share_information=data["share_information"],
+            person_attended=data["person_attended"],
+            staff=staff,
+            relatives=relatives,
+            decisions=decisions,
+        )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from participants.models import Organisation, Person, Relative, Role
 
 from .choices import (
+    AbsenceReason,
     AgendaItem,
     AgreementKind,
     DecisionCategory,
@@ -107,6 +108,18 @@ class Meeting(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
+    # A meeting held before it was entered (on paper, before the organisation used the
+    # product) and registered afterwards with its real dates: by whom and when.
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    registered_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Set when the retention period ran out and the free text, the relatives and the link to
     # the person were removed (meetings.anonymise); only the figures' data is left.
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -142,6 +155,10 @@ class Meeting(models.Model):
 
     def __str__(self):
         return f"{self.person} – {self.get_state_display()}"
+
+    @property
+    def registered_afterwards(self) -> bool:
+        return self.registered_at is not None
 
     @property
     def is_open(self) -> bool:
@@ -318,6 +335,11 @@ class Participant(models.Model):
     meeting_minutes = models.PositiveSmallIntegerField(
         _("meeting (minutes)"), null=True, blank=True
     )
+    # Why an invited participant did not come (seed 000, Table 2's comments).
+    absence_reason = models.CharField(
+        _("reason for absence"), max_length=16, choices=AbsenceReason.choices, blank=True
+    )
+    absence_note = models.CharField(_("about the absence"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("participant")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from vom.timeutil import same_local_time_days_before
 
+from . import afterwards
 from .models import Meeting, OutboxMessage, Participant
 
 Kind = OutboxMessage.Kind
@@ -31,6 +32,10 @@ def _address_and_language(participant: Participant) -> tuple[str, str]:
     return "", "sv"
 
 
+# What a meeting registered afterwards still sends: the follow-up questions not yet due.
+AFTER_THE_MEETING = frozenset({Kind.FOLLOWUP_2W, Kind.FOLLOWUP_2M})
+
+
 def enqueue(
     *,
     kind: str,
@@ -45,6 +50,10 @@ def enqueue(
     payload: dict | None = None,
 ) -> OutboxMessage | None:
     """Write one outbox row (once per key) and queue its delivery after commit."""
+    if afterwards.current() is not None and (
+        kind not in AFTER_THE_MEETING or due_at is None or due_at <= timezone.now()
+    ):
+        return None  # a meeting registered afterwards is over: only what is still to come
     if participant is not None:
         user = user or participant.user
         relative = relative or participant.relative

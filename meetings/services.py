@@ -26,11 +26,12 @@ from participants.models import (
 from participants.selectors import CARE_ROLES, active_memberships, get_person_for_user
 from vom.errors import DomainError
 
-from . import notifications
+from . import afterwards, notifications
 from .choices import (
     PREPARATION_BY_ROLE,
     STANDARD_ROLES_FULL,
     STANDARD_ROLES_SMALL,
+    AbsenceReason,
     AgendaItem,
     MeetingKind,
     PersonAnswer,
@@ -94,6 +95,8 @@ def _transition(meeting: Meeting, to_state: str, *, actor, note: str = "") -> No
             _("The meeting cannot go from “%(from)s” to “%(to)s”.")
             % {"from": meeting.get_state_display(), "to": S(to_state).label}
         )
+    if afterwards.current() is not None:
+        note = note or _("Registered afterwards")
     StateChange.objects.create(
         meeting=meeting, from_state=meeting.state, to_state=to_state, by=actor, note=note
     )
@@ -145,26 +148,41 @@ def meeting_initiate(
     kind: str,
     previous_meeting: Meeting | None = None,
     consent: "ConsentAnswer | None" = None,
+    initiated_by: User | None = None,
+    initiated_at: dt.datetime | None = None,
     request=None,
 ) -> Meeting:
     """Any staff member in the person's care team proposes a meeting. With `consent`, the
     one who proposes it has asked the person herself and records the answer in the same
-    step; a home health care nurse who does so convenes the meeting herself."""
+    step; a home health care nurse who does so convenes the meeting herself.
+
+    `initiated_by` and `initiated_at` (who took the initiative, and when) only for a
+    meeting registered afterwards (`meetings.afterwards`); the registrar is the actor."""
+    registration = afterwards.current()
+    if registration is None and (initiated_by is not None or initiated_at is not None):
+        raise DomainError(_("Only a meeting registered afterwards has an earlier initiative."))
+    initiator = initiated_by or actor
     membership = next(
         (
             m
-            for m in active_memberships(actor)
+            for m in active_memberships(initiator)
             if m.organisation_id == organisation.pk and m.role in CARE_ROLES
         ),
         None,
     )
-    get_person_for_user(actor, person.pk)  # raises 404 for anyone outside the care team
+    if registration is None:
+        get_person_for_user(actor, person.pk)  # raises 404 for anyone outside the care team
     if (
         membership is None
         or not person.care_team.current().filter(organisation=organisation).exists()
     ):
         raise DomainError(
-            _("Your organisation must be in the person's care team to propose a meeting."),
+            _("Your organisation must be in the person's care team to propose a meeting.")
+            if registration is None
+            else _(
+                "Who took the initiative must work in a care role for an organisation in "
+                "the person's care team."
+            ),
             field="organisation",
         )
     reasons = sorted(set(reasons))
@@ -188,15 +206,19 @@ def meeting_initiate(
             reason_text=reason_text,
             raised_by=raised_by,
             raised_by_detail=raised_by_detail,
-            initiated_by=actor,
+            initiated_by=initiator,
             initiator_organisation=organisation,
             initiator_role=membership.role,
             previous_meeting=previous_meeting,
+            initiated_at=initiated_at or timezone.now(),
         )
         MeetingReason.objects.bulk_create(
             [MeetingReason(meeting=meeting, code=code) for code in reasons]
         )
-        StateChange.objects.create(meeting=meeting, from_state="", to_state=S.INITIATED, by=actor)
+        StateChange.objects.create(
+            meeting=meeting, from_state="", to_state=S.INITIATED, by=actor,
+            note=_("Registered afterwards") if registration is not None else "",
+        )  # fmt: skip
         audit.record_and_log(
             request,
             user=actor,
@@ -304,7 +326,10 @@ def _record_consent(actor, meeting: Meeting, answer: ConsentAnswer, *, request) 
             _end_sharing(meeting, actor=actor)
         elif answer.share_information:
             meeting.shared = True
-        meeting.consent_at = meeting.consent_at or timezone.now()
+        registration = afterwards.current()
+        meeting.consent_at = meeting.consent_at or (
+            answer.given_at if registration is not None else timezone.now()
+        )
         if meeting.state in (S.CONVENING, S.SCHEDULED):
             _sync_relatives(meeting, list(answer.relatives), actor=actor)
         if meeting.state == S.CONSENT and meeting.convener_id is None:
@@ -460,17 +485,23 @@ def _ask_for_convener(meeting: Meeting, *, actor) -> None:
 # --- 3. Convening ---
 
 
-def convening_start(*, actor: User, meeting: Meeting, request=None) -> Meeting:
+def convening_start(
+    *, actor: User, meeting: Meeting, convener: User | None = None, request=None
+) -> Meeting:
     """A home health care nurse (or physician) takes on convening the meeting ("I will
-    convene"); it leaves the other nurses' worklists."""
+    convene"); it leaves the other nurses' worklists. `convener`: who convened, only for a
+    meeting registered afterwards (the actor is then the registrar)."""
+    if convener is not None and afterwards.current() is None:
+        raise DomainError(_("Only the convener herself can take on convening."))
     with transaction.atomic():
         meeting = _lock(meeting)
-        _claim(actor, meeting, request=request)
+        _claim(actor, meeting, request=request, convener=convener)
         return meeting
 
 
-def _claim(actor, meeting: Meeting, *, request) -> None:
+def _claim(actor, meeting: Meeting, *, request, convener: User | None = None) -> None:
     """`convening_start` on a locked meeting."""
+    convener = convener or actor
     if meeting.state == S.CONVENING and meeting.convener_id is not None:
         if meeting.convener_id == actor.pk:
             return  # a second click
@@ -481,23 +512,27 @@ def _claim(actor, meeting: Meeting, *, request) -> None:
     ctx = _context(actor, meeting)
     require(ctx, "convening.start")
     before = audit.snapshot(meeting, MEETING_FIELDS)
-    _transition(meeting, S.CONVENING, actor=actor)
-    meeting.convener = actor
     clinician = [
         m
-        for m in active_memberships(actor)
+        for m in active_memberships(convener)
         if m.organisation.kind == Organisation.Kind.HOME_HEALTH_CARE
         and m.role in (Role.NURSE, Role.PHYSICIAN)
     ]
+    if not clinician:
+        raise DomainError(
+            _("The convener is a nurse or physician in home health care."), field="convener"
+        )
+    _transition(meeting, S.CONVENING, actor=actor)
+    meeting.convener = convener
     # The capacity in which she convenes: the organisation asked for a convener, else one
     # serving the person.
     membership = next(
         (m for m in clinician if m.organisation_id == meeting.convening_organisation_id),
         next((m for m in clinician if m.organisation_id in ctx.team_org_ids), clinician[0]),
     )
-    convener = Participant.objects.create(
+    convening = Participant.objects.create(
         meeting=meeting,
-        user=actor,
+        user=convener,
         organisation=membership.organisation,
         role=membership.role,
         is_convener=True,
@@ -505,7 +540,7 @@ def _claim(actor, meeting: Meeting, *, request) -> None:
         response=Participant.Response.ACCEPTED,
         responded_at=timezone.now(),
     )
-    _record_participant(actor, convener, before={}, after=_participant_snapshot(convener))
+    _record_participant(actor, convening, before={}, after=_participant_snapshot(convening))
     consent = current_consent(meeting)
     _sync_relatives(meeting, list(consent.relatives.all()) if consent else [], actor=actor)
     Participant.objects.get_or_create(
@@ -851,7 +886,7 @@ def time_options_set(
     if not 1 <= len(options) <= MAX_TIME_OPTIONS:
         raise DomainError(_("Give one, two or three times."), field="option_1")
     now = timezone.now()
-    if any(option <= now for option in options):
+    if afterwards.current() is None and any(option <= now for option in options):
         raise DomainError(_("The time has already passed."), field="option_1")
     with transaction.atomic():
         meeting = _lock(meeting)
@@ -929,7 +964,7 @@ def meeting_schedule(
     location: str = "",
     request=None,
 ) -> Meeting:
-    if starts_at <= timezone.now():
+    if afterwards.current() is None and starts_at <= timezone.now():
         raise DomainError(_("The time has already passed."), field="starts_at")
     with transaction.atomic():
         meeting = _lock(meeting)
@@ -1236,6 +1271,9 @@ def private_topic_add(
         )  # fmt: skip
 
 
+ATTENDANCE_FIELDS = ["attended", "attended_mode", "absence_reason", "absence_note"]
+
+
 def attendance_record(
     *,
     actor: User,
@@ -1243,8 +1281,16 @@ def attendance_record(
     attendance: dict[int, tuple[bool, str]],
     actual_start: dt.datetime | None,
     actual_end: dt.datetime | None,
+    absences: dict[int, tuple[str, str]] | None = None,
 ) -> Meeting:
-    """Who came and how; the actual start and end."""
+    """Who came and how; the actual start and end. `absences`: for those who did not come,
+    why (an `AbsenceReason`, or "") and a note; kept only while they are absent."""
+    absences = absences or {}
+    for reason, note in absences.values():
+        if reason and reason not in AbsenceReason.values:
+            raise DomainError(_("Choose a reason for the absence."), field="absence_reason")
+        if reason == AbsenceReason.OTHER and not note.strip():
+            raise DomainError(_("Describe the other reason."), field="absence_note")
     if actual_start and actual_end and actual_end <= actual_start:
         raise DomainError(_("The end must be after the start."), field="actual_end")
     with transaction.atomic():
@@ -1257,18 +1303,15 @@ def attendance_record(
             participant = participants.get(pk)
             if participant is None:
                 continue
-            before_row = {
-                "attended": participant.attended,
-                "attended_mode": participant.attended_mode,
-            }
+            before_row = audit.snapshot(participant, ATTENDANCE_FIELDS)
+            reason, note = absences.get(pk, ("", "")) if not attended else ("", "")
             participant.attended = attended
             participant.attended_mode = mode if attended else ""
-            participant.save(update_fields=["attended", "attended_mode"])
+            participant.absence_reason = reason
+            participant.absence_note = note.strip()
+            participant.save(update_fields=ATTENDANCE_FIELDS)
             participant.meeting = meeting
-            after_row = {
-                "attended": participant.attended,
-                "attended_mode": participant.attended_mode,
-            }
+            after_row = audit.snapshot(participant, ATTENDANCE_FIELDS)
             if after_row != before_row:
                 _record_participant(actor, participant, before=before_row, after=after_row)
         meeting.actual_start = actual_start
@@ -1458,7 +1501,8 @@ def meeting_mark_held(
         _transition(meeting, S.HELD, actor=actor)
         meeting.actual_start = actual_start
         meeting.actual_end = actual_end
-        meeting.held_at = timezone.now()
+        registration = afterwards.current()
+        meeting.held_at = registration.held_at if registration is not None else timezone.now()
         minutes = int((actual_end - actual_start).total_seconds() // 60)
         # Everyone who attended gets the meeting's length unless they record otherwise.
         meeting.participants.filter(

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("", views.meeting_list, name="meeting_list"),
     path("new/<int:person_pk>/", views.meeting_new, name="meeting_new"),
+    path("register/<int:person_pk>/", views.meeting_register_held, name="meeting_register_held"),
     path("<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("<int:pk>/consent/", views.consent_record, name="meeting_consent"),
     path("<int:pk>/consent/withdraw/", views.consent_withdraw, name="meeting_consent_withdraw"),

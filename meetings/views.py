@@ -25,7 +25,7 @@ from participants.selectors import (
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error, submit
 
-from . import services
+from . import registration, services
 from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
 from .forms import (
     AgendaNoteForm,
@@ -36,6 +36,7 @@ from .forms import (
     ContributionForm,
     ConveneForm,
     DecisionForm,
+    HeldMeetingForm,
     InitiativeForm,
     InviteForm,
     MarkHeldForm,
@@ -256,6 +257,46 @@ def meeting_new(request, person_pk):
         request,
         "meetings/initiative_form.html",
         {"form": form, "consent_form": consent_form, "person": person},
+    )
+
+
+# The registration's fields as the form names them.
+REGISTRATION_FIELDS = {"organisation": "initiator", "person": None}
+
+
+@staff_required
+def meeting_register_held(request, person_pk):
+    """Register a meeting that has already been held, with its real dates (care staff of an
+    organisation serving the person)."""
+    person = get_person_for_user(request.user, person_pk, request=request)
+    if not registration.registrar_organisations(request.user, person):
+        raise Http404
+    form = HeldMeetingForm(request.POST or None, person=person)
+    registered = {}
+
+    def register(data):
+        try:
+            registered["meeting"] = registration.meeting_register_held(
+                actor=request.user, held=form.held_meeting(), request=request
+            )
+        except DomainError as exc:
+            raise DomainError(
+                exc.message, field=REGISTRATION_FIELDS.get(exc.field, exc.field)
+            ) from exc
+
+    if done := submit(
+        request,
+        form,
+        register,
+        done=_("The meeting was registered with its real dates."),
+        to=lambda: _detail(registered["meeting"]),
+    ):
+        return done
+    return render(
+        request,
+        "meetings/register_held_form.html",
+        {"form": form, "person": person},
+        status=400 if request.method == "POST" else 200,
     )
 
 

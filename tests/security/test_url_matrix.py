@@ -107,6 +107,7 @@ MATRIX = {
     "person_extract_pdf":         ("person",    "200 200 200 200 200 404 404 404 404 302"),
     "followup:person_measures":   ("person",    "200 200 200 200 200 404 404 404 404 302"),
     "meeting_new":                ("person",    "200 200 200 200 200 404 404 404 404 302"),
+    "meeting_register_held":      ("person",    "200 200 200 200 200 404 404 404 404 302"),
     # The meeting: everyone in the care team sees it once shared; steps are for some only
     # (a 302 back to the meeting with the reason for the others).
     "meeting_detail":             ("scheduled", "200 200 200 200 200 404 404 404 404 302"),
@@ -229,6 +230,7 @@ SPECIAL = {
     "password_reset_confirm": lambda w: {"uidb64": "MQ", "token": "set-password"},
     "sso_start": lambda w: {"pk": 999999},
     "meeting_new": lambda w: {"person_pk": w.person.pk, "pk": None},
+    "meeting_register_held": lambda w: {"person_pk": w.person.pk, "pk": None},
     "meeting_participant_mode": lambda w: {
         "participant_pk": _participant(w.scheduled, w.marea.coordinator).pk
     },
