@@ -1052,3 +1052,16 @@ class HeldMeetingForm(LimitsMixin, forms.Form):
             relatives=relatives,
             decisions=decisions,
         )
+
+
+class ImportFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("Filled-in template (XLSX or CSV)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError(_("Choose an XLSX or CSV file."))
+        return upload

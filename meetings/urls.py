@@ -6,6 +6,12 @@ urlpatterns = [
     path("", views.meeting_list, name="meeting_list"),
     path("new/<int:person_pk>/", views.meeting_new, name="meeting_new"),
     path("register/<int:person_pk>/", views.meeting_register_held, name="meeting_register_held"),
+    path("import/<int:org_pk>/", views.meeting_import, name="meeting_import"),
+    path(
+        "import/<int:org_pk>/template.<str:fmt>",
+        views.meeting_import_template,
+        name="meeting_import_template",
+    ),
     path("<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("<int:pk>/consent/", views.consent_record, name="meeting_consent"),
     path("<int:pk>/consent/withdraw/", views.consent_withdraw, name="meeting_consent_withdraw"),

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db.models import Count, Q, prefetch_related_objects
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from participants import audit
@@ -20,12 +20,13 @@ from participants.models import AccessLog, Organisation, Role
 from participants.selectors import (
     CARE_ROLES,
     active_memberships,
+    get_admin_organisation,
     get_person_for_user,
 )
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error, submit
 
-from . import registration, services
+from . import importing, registration, services
 from .choices import AGENDA_HINTS, AGENDA_LEADS, AgendaItem, MeetingKind
 from .forms import (
     AgendaNoteForm,
@@ -37,6 +38,7 @@ from .forms import (
     ConveneForm,
     DecisionForm,
     HeldMeetingForm,
+    ImportFileForm,
     InitiativeForm,
     InviteForm,
     MarkHeldForm,
@@ -298,6 +300,62 @@ def meeting_register_held(request, person_pk):
         {"form": form, "person": person},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@staff_required
+def meeting_import(request, org_pk):
+    """The organisation administrator imports meetings already held from a filled-in
+    template: every row checked, every error listed, nothing saved unless all are valid."""
+    organisation = get_admin_organisation(request.user, org_pk)
+    form = ImportFileForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        result = importing.import_held_meetings(
+            actor=request.user,
+            organisation=organisation,
+            data=upload.read(importing.MAX_BYTES + 1),
+            filename=upload.name,
+            request=request,
+        )
+        if not result.errors:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s meeting was registered afterwards.",
+                    "%(count)s meetings were registered afterwards.",
+                    len(result.meetings),
+                )
+                % {"count": len(result.meetings)},
+            )
+            return redirect(reverse("meeting_import", args=[organisation.pk]))
+    return render(
+        request,
+        "meetings/import.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "result": result,
+            "columns": [(c, importing.choices_for(c.key)) for c in importing.COLUMNS],
+        },
+        status=400 if result is not None or form.errors else 200,
+    )
+
+
+@staff_required
+def meeting_import_template(request, org_pk, fmt):
+    get_admin_organisation(request.user, org_pk)
+    if fmt == "csv":
+        response = HttpResponse(importing.template_csv(), content_type="text/csv; charset=utf-8")
+    elif fmt == "xlsx":
+        response = HttpResponse(
+            importing.template_xlsx(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="vom-held-meetings.{fmt}"'
+    return response
 
 
 def _consent_answer(data) -> services.ConsentAnswer:

@@ -170,6 +170,8 @@ MATRIX = {
     "staff_set_active":           ("org",       "405 405 405 405 405 405 405 404 405 302"),
     "staff_totp_reset":           ("org",       "405 405 405 405 405 405 405 404 405 302"),
     "access_log":                 ("org",       "404 404 404 404 404 404 200 404 404 302"),
+    "meeting_import":             ("org",       "404 404 404 404 404 404 200 404 404 302"),
+    "meeting_import_template":    ("org",       "404 404 404 404 404 404 200 404 404 302"),
     "access_review_start":        ("org",       "405 405 405 405 405 405 405 404 405 302"),
     "access_review":              ("org",       "404 404 404 404 404 404 200 404 404 302"),
     "access_log_person":          ("org",       "404 404 404 404 404 404 200 404 404 302"),
@@ -231,6 +233,7 @@ SPECIAL = {
     "sso_start": lambda w: {"pk": 999999},
     "meeting_new": lambda w: {"person_pk": w.person.pk, "pk": None},
     "meeting_register_held": lambda w: {"person_pk": w.person.pk, "pk": None},
+    "meeting_import_template": lambda w: {"fmt": "xlsx"},
     "meeting_participant_mode": lambda w: {
         "participant_pk": _participant(w.scheduled, w.marea.coordinator).pk
     },
