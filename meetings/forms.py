@@ -605,18 +605,42 @@ class AttendanceForm(LimitsMixin, forms.Form):
                 choices=Participant.Mode.choices,
                 initial=p.attended_mode or p.mode,
             )
+            self.fields[f"why_{p.pk}"] = forms.ChoiceField(
+                label=_("Reason for absence"),
+                choices=[("", _("If absent: why"))] + list(AbsenceReason.choices),
+                required=False,
+                initial=p.absence_reason,
+            )
+            self.fields[f"why_note_{p.pk}"] = forms.CharField(
+                label=_("About the absence"),
+                required=False,
+                max_length=300,
+                initial=p.absence_note,
+            )
         if meeting is not None:
             self.fields["actual_start"].initial = meeting.actual_start
             self.fields["actual_end"].initial = meeting.actual_end
 
     def rows(self):
-        return [(p, self[f"came_{p.pk}"], self[f"how_{p.pk}"]) for p in self.participants]
+        return [
+            (p, self[f"came_{p.pk}"], self[f"how_{p.pk}"], self[f"why_{p.pk}"],
+             self[f"why_note_{p.pk}"])
+            for p in self.participants
+        ]  # fmt: skip
 
     def attendance(self) -> dict[int, tuple[bool, str]]:
         return {
             p.pk: (bool(self.cleaned_data.get(f"came_{p.pk}")), self.cleaned_data[f"how_{p.pk}"])
             for p in self.participants
         }
+
+    def absences(self) -> dict[int, tuple[str, str]]:
+        """Why each one who did not come was absent (seed 000, Table 2's comments)."""
+        return {
+            p.pk: (self.cleaned_data.get(f"why_{p.pk}") or "",
+                   self.cleaned_data.get(f"why_note_{p.pk}") or "")
+            for p in self.participants
+        }  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()

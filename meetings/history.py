@@ -40,6 +40,7 @@ ACTIONS = {
     "update": gettext_lazy("changed"),
     "withdraw": gettext_lazy("withdrawn"),
     "anonymise": gettext_lazy("anonymised"),
+    "register": gettext_lazy("registered afterwards"),
 }
 
 # Keys that are not model fields, or whose field has no translated label of its own.
@@ -47,6 +48,8 @@ LABELS = {
     "state": gettext_lazy("state"),
     "shared": gettext_lazy("information shared between the organisations"),
     "reasons": gettext_lazy("reasons"),
+    "registered_afterwards": gettext_lazy("held before it was registered"),
+    "registered_at": gettext_lazy("registered"),
     "time_options": gettext_lazy("times agreed as possible"),
     "time_agreement_note": gettext_lazy("note on the time"),
     "removed": gettext_lazy("no longer invited"),

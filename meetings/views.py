@@ -1231,6 +1231,7 @@ def attendance(request, pk):
             actor=request.user,
             meeting=meeting,
             attendance=form.attendance(),
+            absences=form.absences(),
             actual_start=data["actual_start"],
             actual_end=data["actual_end"],
         ),

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from meetings.choices import MeetingKind, RaisedBy, Reason, Urgency
+from meetings.choices import AbsenceReason, MeetingKind, RaisedBy, Reason, Urgency
 from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt
 from participants.models import Organisation, Role
 from vom.textsafety import neutralise
@@ -219,6 +219,8 @@ MEETING_COLUMNS = [
     ("decisions", gettext_lazy("Decisions")),
     ("own_decisions", gettext_lazy("Our decisions")),
     ("summary_read", gettext_lazy("We read the summary")),
+    ("staff_absent", gettext_lazy("Staff invited but absent, why")),
+    ("registered_afterwards", gettext_lazy("Registered afterwards")),
 ]
 MEETING_COLUMN_KEYS = [key for key, _label in MEETING_COLUMNS]
 
@@ -247,6 +249,7 @@ MEETING_FIELDS = (
     "decisions_total",
     "decisions_own",
     "read_by_us",
+    "registered_at",
 )
 STAFF_FIELDS = (
     "meeting_id",
@@ -259,6 +262,7 @@ STAFF_FIELDS = (
     "preparation_minutes",
     "travel_minutes",
     "meeting_minutes",
+    "absence_reason",
 )
 
 
@@ -340,6 +344,7 @@ def meeting_rows(
     states, kinds = _labels(Meeting.State.choices), _labels(MeetingKind.choices)
     urgencies, raised = _labels(Urgency.choices), _labels(RaisedBy.choices)
     roles, reasons = _labels(Role.choices), _labels(Reason.choices)
+    absences = _labels(AbsenceReason.choices)
     yes, no = _("yes"), _("no")
     remote_modes = (Participant.Mode.VIDEO, Participant.Mode.PHONE)
     ended_states = (Meeting.State.CANCELLED, Meeting.State.DECLINED)
@@ -368,14 +373,20 @@ def meeting_rows(
             for m in chunk:
                 yield _meeting_row(
                     m, staff.get(m.pk, ()), codes.get(m.pk, ()), organisation, costs,
-                    labels=(states, kinds, urgencies, raised, roles, yes, no),
+                    labels=(states, kinds, urgencies, raised, roles, absences, yes, no),
                     remote_modes=remote_modes, ended_states=ended_states,
                 )  # fmt: skip
 
 
 def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, ended_states):
-    states, kinds, urgencies, raised, roles, yes, no = labels
+    states, kinds, urgencies, raised, roles, absences, yes, no = labels
     total = {"region": Decimal(0), MUNICIPAL: Decimal(0)}
+    # The reason only: the note is free text and may name someone (need-to-know).
+    absent = sorted(
+        f"{roles.get(p.role, p.role)}: {absences[p.absence_reason]}"
+        for p in staff
+        if m.held_at is not None and p.attended is False and p.absence_reason
+    )
     own_cost, own_minutes, own_present = Decimal(0), 0, 0
     invited = present = remote = 0
     held = m.held_at is not None
@@ -438,6 +449,8 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
         m.decisions_total,
         m.decisions_own,
         (yes if m.read_by_us else no) if held else None,
+        "; ".join(absent) if held else None,
+        _local_date(m.registered_at) if m.registered_at else no,
     ]
 
 

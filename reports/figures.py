@@ -37,7 +37,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from meetings.choices import REASON_GROUPS, DecisionCategory, RaisedBy, Reason
+from meetings.choices import REASON_GROUPS, AbsenceReason, DecisionCategory, RaisedBy, Reason
 from meetings.models import Meeting, Participant
 from participants.models import Organisation, Role
 
@@ -552,6 +552,7 @@ def _attendance(parts, held: int) -> tuple[Table, Table, int, int]:
                 "attended_share": _share(totals[f"attended{i}"], held),
                 "different_people": people.get((kind, role), 0) if kind != K.PERSON else None,
                 "remote_share": _share(totals[f"remote{i}"], totals[f"attendances{i}"]),
+                "absences": _absences(cells[i]),
                 "persons": totals[f"persons{i}"],
             }
         )
@@ -586,6 +587,7 @@ def _attendance(parts, held: int) -> tuple[Table, Table, int, int]:
             Column("attended_share", _("Share of held meetings"), "share"),
             Column("different_people", _("Different people")),
             Column("remote_share", _("Share by video or phone"), "share"),
+            Column("absences", _("Invited but absent, why"), "text"),
         ],
         rows=rows,
     )
@@ -594,6 +596,16 @@ def _attendance(parts, held: int) -> tuple[Table, Table, int, int]:
         relatives,
         sum(totals[f"remote{i}"] or 0 for i in staff),
         sum(totals[f"attendances{i}"] or 0 for i in staff),
+    )
+
+
+def _absences(cell) -> str:
+    """How often each reason for absence was given ("Ill 1, no time 1"), as Table 2's
+    comments say it; empty when nobody invited was absent with a reason."""
+    return ", ".join(
+        f"{label} {cell.n(f'absent_{code}')}"
+        for code, label in AbsenceReason.choices
+        if cell.n(f"absent_{code}")
     )
 
 

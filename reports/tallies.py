@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from followup.models import Checkpoint, DecisionStatus, DecisionStatusChange, HealthCareUse
 from followup.models import OutcomeMeasure as Outcome
-from meetings.choices import PersonAnswer
+from meetings.choices import AbsenceReason, PersonAnswer
 from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt, StateChange
 from participants.models import Organisation
 
@@ -211,6 +211,11 @@ def _attendance(participants) -> dict:
         inner[f"inv{i}"] = Count("pk", filter=who)
         inner[f"att{i}"] = Count("pk", filter=who & attended)
         inner[f"rem{i}"] = Count("pk", filter=who & attended & remote)
+        for code in AbsenceReason.values:
+            # Seed 000, Table 2's comments: why someone invited did not come.
+            absent = who & Q(attended=False, absence_reason=code)
+            inner[f"abs{i}_{code}"] = Count("pk", filter=absent)
+            outer[f"absent{i}_{code}"] = Sum(f"abs{i}_{code}")
         outer[f"invited{i}"] = Count("meeting", filter=Q(**{f"inv{i}__gt": 0}))
         outer[f"attended{i}"] = Count("meeting", filter=Q(**{f"att{i}__gt": 0}))
         outer[f"attendances{i}"] = Sum(f"att{i}")
@@ -242,7 +247,8 @@ def _attendance(participants) -> dict:
                     "attended": t[f"attended{i}"],
                     "attendances": t[f"attendances{i}"],
                     "remote": t[f"remote{i}"],
-                },
+                }
+                | {f"absent_{c}": t[f"absent{i}_{c}"] or 0 for c in AbsenceReason.values},
                 {
                     "persons": t[f"persons{i}"],
                     "all_users": found.get("users"),

@@ -234,3 +234,36 @@ def test_only_the_organisations_admin_reaches_the_import(demo, login):
     assert login(other_admin).get(url).status_code == 404
     nurse = Membership.objects.filter(role=Role.NURSE).first().user
     assert login(nurse).get(url).status_code == 404
+
+
+def test_absence_reasons_in_the_attendance_table_and_the_meeting_export(demo):
+    from django.utils import timezone
+    from django.utils.translation import override
+
+    from reports import exports
+    from reports.selectors import meetings_for_export
+
+    area, _admin = demo
+    assert _import(demo, SEED_000.read_bytes()).errors == []
+    with override("en"):
+        report = computed(OCTOBER, area.home_health_care)
+        rows = {r["role"] or r["kind"]: r for r in report.tables["attendance"].rows}
+        assert rows[Role.NURSE]["absences"] == "Ill 1, No time 1"
+        assert rows[Role.CONTACT_PERSON]["absences"] == (
+            "Never invited (missed in the invitations) 1, Someone else came instead 1"
+        )
+        assert rows[Role.PHYSICIAN]["absences"] == ""
+        assert "absences" in [c.key for c in report.tables["attendance"].columns]
+
+        meetings = meetings_for_export(area.home_health_care, OCTOBER)
+        header, *lines = list(exports.meeting_rows(meetings, area.home_health_care))
+        col = {key: i for i, key in enumerate(exports.MEETING_COLUMN_KEYS)}
+        assert header[col["staff_absent"]] == "Staff invited but absent, why"
+        absent = sorted(line[col["staff_absent"]] for line in lines)
+        assert absent[-2:] == [
+            "Home-help contact person: Never invited (missed in the invitations); Nurse: No time",
+            "Home-help contact person: Someone else came instead; Nurse: Ill",
+        ]
+        assert absent[:6] == [""] * 6
+        registered = {line[col["registered_afterwards"]] for line in lines}
+        assert registered == {timezone.localdate()}

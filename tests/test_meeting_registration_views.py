@@ -129,3 +129,42 @@ def test_a_meeting_not_yet_over_is_refused(marea, login):
 
 def test_outsiders_get_404(marea, login):
     assert login(marea.outsider).get(_url(marea)).status_code == 404
+
+
+def test_the_live_attendance_form_records_why_someone_was_absent(marea, login):
+    from .conftest import advance_meeting
+
+    meeting = advance_meeting(marea, Meeting.State.SCHEDULED)
+    client = login(marea.nurse)
+    day = client.get(reverse("meeting_day", kwargs={"pk": meeting.pk}))
+    contact = meeting.participants.get(user=marea.contact)
+    assert f'name="why_{contact.pk}"' in day.text
+    data = {}
+    for p in meeting.participants.filter(removed_at__isnull=True):
+        data[f"how_{p.pk}"] = "in_person"
+        if p.pk != contact.pk:
+            data[f"came_{p.pk}"] = "on"
+    data[f"why_{contact.pk}"] = "ill"
+    data[f"why_note_{contact.pk}"] = "Magsjuk"
+    response = client.post(reverse("meeting_attendance", kwargs={"pk": meeting.pk}), data)
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert (contact.attended, contact.absence_reason, contact.absence_note) == (
+        False,
+        "ill",
+        "Magsjuk",
+    )
+
+
+def test_the_history_says_registered_afterwards(marea, login):
+    from meetings.registration import meeting_register_held
+
+    from .meetings_registration_data import held_meeting
+
+    meeting = meeting_register_held(actor=marea.nurse, held=held_meeting(marea))
+    page = login(marea.physician).get(
+        reverse("meeting_detail", kwargs={"pk": meeting.pk}), {"history": 1}
+    )
+    assert page.status_code == 200
+    assert "registrerat i efterhand" in page.text
+    assert "Registrerat i efterhand av" in page.text
