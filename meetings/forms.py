@@ -941,19 +941,24 @@ class HeldMeetingForm(LimitsMixin, forms.Form):
             )  # fmt: skip
 
     def _attendance_fields(self, prefix, reasons_absent, *, modes: bool):
+        select = {"class": "form-select form-select-sm"}
         self.fields[f"{prefix}_took_part"] = forms.ChoiceField(
-            label=_("Took part"), choices=TOOK_PART, required=False
-        )
+            label=_("Took part"), choices=TOOK_PART, required=False,
+            widget=forms.Select(attrs=select),
+        )  # fmt: skip
         if modes:
             self.fields[f"{prefix}_mode"] = forms.ChoiceField(
-                label=_("How"), choices=Participant.Mode.choices, required=False
-            )
+                label=_("How"), choices=Participant.Mode.choices, required=False,
+                widget=forms.Select(attrs=select),
+            )  # fmt: skip
         self.fields[f"{prefix}_absence_reason"] = forms.ChoiceField(
-            label=_("Reason for absence"), choices=reasons_absent, required=False
-        )
+            label=_("Reason for absence"), choices=reasons_absent, required=False,
+            widget=forms.Select(attrs=select),
+        )  # fmt: skip
         self.fields[f"{prefix}_absence_note"] = forms.CharField(
-            label=_("About the absence"), required=False, max_length=300
-        )
+            label=_("About the absence"), required=False, max_length=300,
+            widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+        )  # fmt: skip
 
     # Rows for the template.
     def staff_rows(self):

@@ -167,6 +167,16 @@ def meeting_register_held(*, actor: User, held: HeldMeeting, request=None) -> Me
         held_at=held.ends_at,
     )
     with transaction.atomic(), afterwards.registering(registration):
+        # A second submit of the form, or the same file imported twice, registers nothing
+        # more: the person's row serialises registrations, and one meeting a start time.
+        Person.objects.select_for_update().filter(pk=held.person.pk).first()
+        already = Meeting.objects.filter(person=held.person, actual_start=held.starts_at).first()
+        if already is not None:
+            raise DomainError(
+                _("A meeting with the person at this time is already registered (meeting %(pk)s).")
+                % {"pk": already.pk},
+                field="starts_at",
+            )
         meeting = services.meeting_initiate(
             actor=actor,
             person=held.person,

@@ -267,3 +267,11 @@ def test_absence_reasons_in_the_attendance_table_and_the_meeting_export(demo):
         assert absent[:6] == [""] * 6
         registered = {line[col["registered_afterwards"]] for line in lines}
         assert registered == {timezone.localdate()}
+
+
+def test_importing_the_same_file_twice_adds_nothing(demo):
+    assert _import(demo, SEED_000.read_bytes()).errors == []
+    again = _import(demo, SEED_000.read_bytes())
+    assert len(again.errors) == 8
+    assert {e.column for e in again.errors} == {"starts_at"}
+    assert Meeting.objects.count() == 8

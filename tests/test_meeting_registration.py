@@ -205,3 +205,13 @@ def test_absence_reasons_on_the_live_attendance(marea):
     )  # fmt: skip
     contact.refresh_from_db()
     assert (contact.attended, contact.absence_reason, contact.absence_note) == (True, "", "")
+
+
+def test_the_same_meeting_registered_twice_is_refused(marea):
+    held = held_meeting(marea)
+    first = meeting_register_held(actor=marea.nurse, held=held)
+    with pytest.raises(DomainError) as refused:
+        meeting_register_held(actor=marea.nurse, held=held)
+    assert refused.value.field == "starts_at"
+    assert str(first.pk) in str(refused.value.message)
+    assert Meeting.objects.count() == 1
