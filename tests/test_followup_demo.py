@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 from django.utils import timezone
 
-from followup import demo, services
+from followup import demo, rules, services
 from followup.models import Checkpoint, DecisionStatusChange, HealthCareUse
 from meetings.models import Meeting
 from participants.extract import person_extract
@@ -68,9 +68,9 @@ def test_loader_only_adds_what_has_happened_by_today(marea, held):
 
 def test_seed_demo_command_runs_the_loader():
     call_command("seed_demo", quiet_logins=True)
-    held = Meeting.objects.filter(state__in=services.FOLLOWUP_STATES)
+    held = Meeting.objects.filter(state__in=rules.FOLLOWUP_STATES)
     for meeting in held:
-        if services.meeting_day(meeting) is not None:
+        if rules.meeting_day(meeting) is not None:
             assert meeting.outcome_measures.exists(), meeting.pk
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.http import Http404
 from django.utils import timezone
 
-from followup import selectors, services
+from followup import rules, selectors, services
 from followup.models import (
     Checkpoint,
     DecisionStatus,
@@ -184,8 +184,8 @@ def test_two_months_needs_new_reports_since_the_two_weeks_checkpoint(marea, held
 
 def test_checkpoint_due_dates_count_from_the_meeting_day(marea, held):
     meeting = set_meeting_day(held.meeting, MEETING_DAY)
-    assert services.checkpoint_due_date(meeting, "two_weeks") == dt.date(2026, 3, 16)
-    assert services.checkpoint_due_date(meeting, "two_months") == dt.date(2026, 5, 2)
+    assert rules.checkpoint_due_date(meeting, "two_weeks") == dt.date(2026, 3, 16)
+    assert rules.checkpoint_due_date(meeting, "two_months") == dt.date(2026, 5, 2)
     for decision in (held.nurse_decision, held.help_decision, held.assessor_decision):
         DecisionStatusChange.objects.create(
             decision=decision, status="implemented", date=MEETING_DAY, reported_by=marea.nurse
