@@ -8,8 +8,8 @@ import datetime as dt
 from django.utils import timezone
 
 from meetings.models import Decision, Meeting, Participant
+from participants.memberships import active_memberships, care_organisation_ids
 from participants.models import Organisation
-from participants.selectors import active_memberships, care_organisation_ids
 
 from .models import Checkpoint
 
