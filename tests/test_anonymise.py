@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from followup import services as followup_services
 from followup.models import Checkpoint, DecisionStatusChange, HealthCareUse, OutcomeMeasure
-from meetings import anonymise, retention_tasks, services, summary_services
+from meetings import services, summary_services
 from meetings.models import (
     AgendaNote,
     Agreement,
@@ -33,6 +33,8 @@ from meetings.models import (
 )
 from participants.extract import person_extract
 from participants.models import AccessLog, ChangeRecord, Person
+from retention import anonymise
+from retention import tasks as retention_tasks
 
 from .conftest import advance_meeting
 from .factories import CareTeamEntryFactory, PersonFactory, RelativeFactory
@@ -254,9 +256,9 @@ def test_open_or_recent_meetings_keep_the_persons_older_ones(old_and_recent, mar
 
 def test_beat_runs_it_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["anonymise-meetings"]
-    assert entry["task"] == "meetings.retention_tasks.anonymise_meetings"
+    assert entry["task"] == "retention.tasks.anonymise_meetings"
     assert entry["schedule"] == 24 * 3600
-    assert "meetings.retention_tasks" in settings.CELERY_IMPORTS
+    assert "retention.tasks" in settings.CELERY_IMPORTS
     assert settings.MEETING_RETENTION_YEARS == 10
 
 

@@ -1,5 +1,5 @@
 """Anonymise ended meetings past MEETING_RETENTION_YEARS, then the person records nothing
-keeps any more (meetings/anonymise.py).
+keeps any more (retention/anonymise.py).
 
 Celery beat runs the same daily ("anonymise-meetings"). `--dry-run` lists what would go and
 changes nothing. The list has meeting numbers, states, dates and counts only: no names and
@@ -9,7 +9,7 @@ no text, so it can be kept in an operator's log.
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from meetings.anonymise import (
+from retention.anonymise import (
     anonymise_due,
     anonymise_person_records_due,
     retention_cutoff,

@@ -48,11 +48,8 @@ from django.db.models import Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from participants import audit
-from participants.models import AccessLog, CareTeamEntry, ChangeRecord, Person, Relative
-
-from .history import history_parts, records_of_rows
-from .models import (
+from meetings.history import history_parts, records_of_rows
+from meetings.models import (
     AgendaNote,
     Agreement,
     Consent,
@@ -66,6 +63,8 @@ from .models import (
     StateChange,
     SummaryDocument,
 )
+from participants import audit
+from participants.models import AccessLog, CareTeamEntry, ChangeRecord, Person, Relative
 
 S = Meeting.State
 

@@ -1,5 +1,5 @@
 """The daily anonymisation of meetings past the retention period (celery beat,
-CELERY_BEAT_SCHEDULE "anonymise-meetings"; meetings/anonymise.py says what is kept)."""
+CELERY_BEAT_SCHEDULE "anonymise-meetings"; retention/anonymise.py says what is kept)."""
 
 from celery import shared_task
 
