@@ -67,6 +67,7 @@ def test_coordination_number_adds_sixty_to_the_day():
         ("20991231-1234", "future"),
         ("19400312+1235", "ten-digit"),
         ("19400312-12345", "YYYYMMDD-NNNN"),
+        ("19400312-0005", "000"),
     ],
 )
 def test_invalid_numbers_say_what_is_wrong(value, message):
@@ -88,3 +89,29 @@ def test_any_text_is_either_valid_or_refused_with_a_message(value):
     else:
         assert len(parsed.digits) == 12 and parsed.digits.isdigit()
         assert pnr.luhn_valid(parsed.digits[2:])
+
+
+@given(
+    day=st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date(2026, 11, 22)),
+    serial=st.integers(min_value=0, max_value=9999),
+    coordination=st.booleans(),
+)
+def test_the_personnummer_library_agrees_on_every_twelve_digit_number(day, serial, coordination):
+    """A second opinion from the `personnummer` package (PyPI): for any date up to today and
+    any serial, both accept or both refuse, and give the same twelve digits. We keep our own
+    parser's checks because they say *what* is wrong (the date, the check digit, a '+' with
+    twelve digits), which the package's single exception does not; the package has the last
+    word (it knew that the birth number 000 is never issued, which we had missed)."""
+    import personnummer.personnummer as library
+
+    shown_day = day.day + 60 if coordination else day.day
+    value = f"{day:%Y%m}{shown_day:02d}-{serial:04d}"
+    try:
+        ours = pnr.parse(value, today=TODAY).digits
+    except pnr.InvalidPersonnummer:
+        ours = None
+    try:
+        theirs = library.Personnummer(value).format(True)
+    except library.PersonnummerException:
+        theirs = None
+    assert ours == theirs, value
