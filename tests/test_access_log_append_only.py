@@ -1,4 +1,5 @@
-"""The access log is append-only in the database itself (PostgreSQL trigger, migrations 0002/0004),
+"""The access log is append-only in the database itself (PostgreSQL triggers declared with
+django-pgtrigger on the models, participants.models._append_only): no update, no delete,
 and the retention purge is the one narrow way out for rows older than the retention period."""
 
 import datetime as dt

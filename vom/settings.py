@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "pgtrigger",
     "vom",  # the project: the demo data of all apps together (seed_demo)
     "participants",
     "meetings",
