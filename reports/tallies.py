@@ -56,6 +56,7 @@ from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadR
 from participants.models import Organisation
 
 from .models import MonthTally, TallyMark
+from .tables import ATTENDANCE_ORDER, Period, meetings_in_scope, without_jit
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,6 @@ def _persons(field: str, **kwargs):
 def parts(period, organisation: Organisation | None) -> dict[str, list]:
     """Every figure's parts for `period` (within one month) and the scope of
     `organisation` (None: the whole area): {figure: [[key, counts, persons], ...]}."""
-    from .figures import meetings_in_scope, without_jit
 
     with transaction.atomic():
         without_jit()
@@ -193,7 +193,6 @@ def _endings(period, meetings) -> list:
 
 
 def attendance_lines():
-    from .figures import ATTENDANCE_ORDER
 
     K = Participant.Kind
     return [(K.PERSON, ""), (K.RELATIVE, "")] + [(K.STAFF, r.value) for r in ATTENDANCE_ORDER]
@@ -559,7 +558,6 @@ def read(period, organisation: Organisation | None) -> Tallies:
     """The added-up parts of the period. Whole months (and the current month up to today)
     come from the stored tallies; the days of a month the period covers only partly are
     computed from the tables (a period not chosen by months)."""
-    from .figures import Period
 
     today = timezone.localdate()
     stored, partial = [], []
@@ -587,7 +585,6 @@ def read(period, organisation: Organisation | None) -> Tallies:
 
 def scopes_of_month(month: dt.date) -> list[int]:
     """The organisations with a meeting in their scope that has a figure in `month`."""
-    from .figures import Period
 
     period = Period(month, _month_end(month))
     meetings = Meeting.objects.filter(
@@ -611,7 +608,6 @@ def scopes_of_month(month: dt.date) -> list[int]:
 def build_month(month: dt.date) -> int:
     """Compute every scope's tally of `month` again and replace the stored ones; returns
     how many scopes have figures that month."""
-    from .figures import Period
 
     month = month.replace(day=1)
     period = Period(month, _month_end(month))
