@@ -33,11 +33,13 @@ from decimal import Decimal
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection, transaction
 from django.db.models import (
+    Aggregate,
     BooleanField,
     Case,
     Count,
     Exists,
     F,
+    JSONField,
     Max,
     OuterRef,
     Q,
@@ -87,8 +89,29 @@ def _entry(key, counts: dict, sets: dict | None = None) -> list:
     return [list(key), {k: _plain(v) for k, v in counts.items()}, stored]
 
 
+class _DistinctIds(Aggregate):
+    """The distinct values of a column as a list: array_agg(DISTINCT ...) on PostgreSQL,
+    json_group_array(DISTINCT ...) on SQLite (`make run`)."""
+
+    function = "ARRAY_AGG"
+    allow_distinct = True
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra)
+
+
 def _persons(field: str, **kwargs):
-    return ArrayAgg(field, distinct=True, **kwargs)
+    if connection.vendor == "postgresql":
+        return ArrayAgg(field, distinct=True, **kwargs)
+    return _DistinctIds(field, distinct=True, **kwargs)
+
+
+def kept_current() -> bool:
+    """Only PostgreSQL has the triggers that mark what changed (migration 0002), so only
+    there are the stored tallies kept current; elsewhere (SQLite under `make run`) every
+    month is computed from the tables when it is read, and there is nothing to fold."""
+    return connection.vendor == "postgresql"
 
 
 # --- The parts of one month (or part of one) ---
@@ -225,9 +248,7 @@ def _attendance(participants) -> dict:
         (row["kind"], row["role"]): row
         for row in participants.filter(attended=True)
         .values("kind", "role")
-        .annotate(
-            users=ArrayAgg("user", distinct=True), relatives=ArrayAgg("relative", distinct=True)
-        )
+        .annotate(users=_persons("user"), relatives=_persons("relative"))
         .order_by()
     }
     lines_parts = []
@@ -563,7 +584,8 @@ def read(period, organisation: Organisation | None) -> Tallies:
     stored, partial = [], []
     for month in period.months():
         end = _month_end(month)
-        if period.start <= month and (period.end >= end or period.end >= today):
+        whole = period.start <= month and (period.end >= end or period.end >= today)
+        if whole and kept_current():
             stored.append(month)
         else:
             partial.append(Period(max(period.start, month), min(period.end, end)))
@@ -637,6 +659,8 @@ def fold() -> list[dt.date]:
     fold. Folds do not run side by side (an advisory lock); a second one returns at once.
     """
     done = []
+    if not kept_current():
+        return done
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [FOLD_LOCK])
         if not cursor.fetchone()[0]:
@@ -655,6 +679,8 @@ def fold() -> list[dt.date]:
 
 def rebuild() -> int:
     """Mark every month with meetings (the daily run: figures judged against today)."""
+    if not kept_current():
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             """

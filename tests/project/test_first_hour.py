@@ -2,6 +2,7 @@
 runs on a fresh clone without a build step first, and `make run` (DEBUG) shows the product's
 own error pages, not Django's technical ones."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -122,3 +123,38 @@ def test_a_setting_out_of_range_stops_the_start_with_a_message(name, value, says
     done = _start_with(**{name: value})
     assert done.returncode != 0 and says in done.stderr, done.stderr[-800:]
     assert _start_with().returncode == 0
+
+
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
+def test_make_run_on_sqlite_migrates_loads_the_demo_and_gives_the_figures_postgresql_gives(
+    tmp_path,
+):
+    """`make run` without DATABASE_URL is SQLite: the migrations apply (PostgreSQL's
+    triggers are left out), the demo loads, and the managers' figures, computed there from
+    the tables when read, are the ones the stored tallies give on PostgreSQL."""
+    import json
+
+    from django.core.management import call_command
+
+    from reports import figures, tallies
+
+    environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environ.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DEBUG="true")
+    today = dt.date.today()
+    period = ["--from", f"{today.year - 1}-01-01", "--to", today.isoformat()]
+    for command in (["migrate", "--noinput"], ["seed_demo", "--quiet-logins"], ["report", *period]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=ROOT, env=environ,
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    on_sqlite = json.loads(done.stdout)
+    assert on_sqlite["meetings_held"] > 0
+
+    call_command("seed_demo", quiet_logins=True)
+    tallies.fold()
+    on_postgresql = figures.compute(figures.Period(dt.date(today.year - 1, 1, 1), today)).as_json()
+    assert {k: v for k, v in on_sqlite.items() if k != "tables"} == {
+        k: v for k, v in on_postgresql.items() if k != "tables"
+    }
+    assert on_sqlite["tables"] == json.loads(json.dumps(on_postgresql["tables"], default=str))
