@@ -1309,7 +1309,16 @@ def attendance_record(
             participant.attended_mode = mode if attended else ""
             participant.absence_reason = reason
             participant.absence_note = note.strip()
-            participant.save(update_fields=ATTENDANCE_FIELDS)
+            fields = ATTENDANCE_FIELDS
+            if (
+                afterwards.current() is not None
+                and attended
+                and participant.kind != Participant.Kind.PERSON
+            ):
+                # Registered afterwards: whoever came had said yes (no one was asked here).
+                participant.response = Participant.Response.ACCEPTED
+                fields = [*ATTENDANCE_FIELDS, "response"]
+            participant.save(update_fields=fields)
             participant.meeting = meeting
             after_row = audit.snapshot(participant, ATTENDANCE_FIELDS)
             if after_row != before_row:

@@ -49,6 +49,8 @@ def test_a_registered_meeting_keeps_its_real_dates_and_everything_recorded(marea
         "Förkyld den veckan.",
     )
     assert rows["relative"].attended and rows["person"].attended
+    assert rows[marea.physician.pk].response == Participant.Response.ACCEPTED
+    assert contact.response == Participant.Response.NEEDS_ACTION
     # Standard meeting time for everyone who came, none for who did not.
     assert rows[marea.physician.pk].meeting_minutes == 70
     assert contact.meeting_minutes is None
