@@ -15,9 +15,9 @@ from meetings.registration import meeting_register_held
 from participants.models import ChangeRecord, Role
 from vom.errors import DomainError
 
-from .conftest import advance_meeting
-from .factories import MembershipFactory
-from .meetings_registration_data import held_meeting, past
+from ..conftest import advance_meeting
+from ..factories import MembershipFactory
+from ..meetings_registration_data import held_meeting, past
 
 pytestmark = pytest.mark.django_db
 S = Meeting.State

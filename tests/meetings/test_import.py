@@ -20,11 +20,11 @@ from participants.models import Membership, Person, Role, User
 from reports import tallies
 from reports.figures import Period
 
-from .reports_data import computed
+from ..reports_data import computed
 
 pytestmark = pytest.mark.django_db
 
-SEED_000 = Path(__file__).parent / "data" / "seed_000_held_meetings.csv"
+SEED_000 = Path(__file__).parent.parent / "data" / "seed_000_held_meetings.csv"
 OCTOBER = Period(dt.date(2026, 9, 1), dt.date(2026, 11, 30))
 
 

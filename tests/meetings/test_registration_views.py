@@ -9,7 +9,7 @@ from django.utils import timezone
 from meetings.models import Meeting
 from participants.models import Membership, Role
 
-from .meetings_registration_data import past
+from ..meetings_registration_data import past
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +132,7 @@ def test_outsiders_get_404(marea, login):
 
 
 def test_the_live_attendance_form_records_why_someone_was_absent(marea, login):
-    from .conftest import advance_meeting
+    from ..conftest import advance_meeting
 
     meeting = advance_meeting(marea, Meeting.State.SCHEDULED)
     client = login(marea.nurse)
@@ -159,7 +159,7 @@ def test_the_live_attendance_form_records_why_someone_was_absent(marea, login):
 def test_the_history_says_registered_afterwards(marea, login):
     from meetings.registration import meeting_register_held
 
-    from .meetings_registration_data import held_meeting
+    from ..meetings_registration_data import held_meeting
 
     meeting = meeting_register_held(actor=marea.nurse, held=held_meeting(marea))
     page = login(marea.physician).get(
