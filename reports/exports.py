@@ -379,6 +379,7 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
     own_cost, own_minutes, own_present = Decimal(0), 0, 0
     invited = present = remote = 0
     held = m.held_at is not None
+    on = _local_date(m.held_at)
     for p in staff:
         invited += 1
         attended = bool(p.attended) and held
@@ -396,11 +397,12 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
                 meeting=p.meeting_minutes,
                 attended=attended,
                 remote=is_remote,
+                on=on,
             )
         )
         if p.is_convener:
-            minutes += m.convening_minutes
-        cost = costs.cost(p.organisation_id, p.role, minutes)
+            minutes += costs.convening(p.organisation_id, m.convening_minutes, on)
+        cost = costs.cost(p.organisation_id, p.role, minutes, on)
         side = side_of(p.organisation__principal)
         total[side if side == MUNICIPAL else "region"] += cost
         if p.organisation_id == organisation.pk:

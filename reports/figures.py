@@ -326,7 +326,7 @@ def _compute(
         *decisions["tables"],
         _summaries_read(per_org),
     ]
-    followup = _followup(parts, organisation, costs)
+    followup = _followup(parts, organisation, costs, period)
     summary.update(followup["summary"])
     basis.update(followup["basis"])
     tables.extend(followup["tables"])
@@ -615,21 +615,25 @@ class PricedGroup:
 
 
 def _priced_groups(parts, costs: CostModel, names) -> list[PricedGroup]:
-    """Staff minutes per (month, organisation, role, in person or remote), with standard
-    times where nothing was recorded, priced with the organisation's hourly rate."""
+    """Staff minutes per (month, organisation, role, in person or remote, stretch of days
+    with the same rates: `tallies._priced`), with standard times where nothing was
+    recorded, priced with the organisation's hourly rate in force on those days."""
     groups = []
     for month, cells in sorted(parts.months.items()):
-        for (org, role, remote), cell in cells.get("priced", {}).items():
-            standards = costs.standards_for(org)
+        for (org, role, remote, *start), cell in cells.get("priced", {}).items():
+            on = dt.date.fromisoformat(start[0]) if start else month
+            standards = costs.standards_for(org, on)
             n = cell.n("attendances")
             preparation = cell.n("prep_sum") + cell.n("prep_missing") * costs.preparation_minutes(
-                org, role
+                org, role, on
             )
             travel = cell.n("travel_sum") + (
                 0 if remote else cell.n("travel_missing") * standards.travel_minutes
             )
             meeting = cell.n("meeting_sum") + cell.n("meeting_missing") * standards.meeting_minutes
-            convening = cell.n("convening")
+            convening = (
+                cell.n("convening_sum") + cell.n("convening_missing") * standards.convening_minutes
+            )
             missing = (
                 cell.n("prep_missing")
                 + cell.n("meeting_missing")
@@ -651,7 +655,7 @@ def _priced_groups(parts, costs: CostModel, names) -> list[PricedGroup]:
                 recorded=max(values - missing, 0),
                 values=values,
             )
-            group.cost = costs.cost(org, role, preparation + travel + meeting + convening)
+            group.cost = costs.cost(org, role, preparation + travel + meeting + convening, on)
             groups.append(group)
     return groups
 
@@ -934,7 +938,7 @@ def _decisions(parts, names) -> dict:
     }
 
 
-def _followup(parts, organisation, costs) -> dict:
+def _followup(parts, organisation, costs, period) -> dict:
     from . import followup_figures
 
-    return followup_figures.compute(parts, organisation, costs)
+    return followup_figures.compute(parts, organisation, costs, on=period.end)

@@ -75,11 +75,12 @@ def decision_outcome_columns() -> list:
 # --- Home help, health care use, outcomes ---
 
 
-def compute(parts, organisation, costs) -> dict:
+def compute(parts, organisation, costs, *, on=None) -> dict:
     """From the added-up month tallies (`reports.tallies`: `_home_help`, `_health_care`,
-    `_outcomes`)."""
-    home_help = _home_help(parts, organisation, costs)
-    health = _health_care(parts, organisation, costs)
+    `_outcomes`); hours and health care are priced with the rates in force `on` (the
+    period's last day)."""
+    home_help = _home_help(parts, organisation, costs, on)
+    health = _health_care(parts, organisation, costs, on)
     outcomes = _outcomes(parts)
     return {
         "summary": {**home_help["summary"], **health["summary"], **outcomes["summary"]},
@@ -92,15 +93,15 @@ def _decimal(value) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, 6)))
 
 
-def _home_help_rate(organisation, costs) -> Decimal:
+def _home_help_rate(organisation, costs, on) -> Decimal:
     """Seed 000 prices home help at the home-help staff rate (300 SEK/h)."""
-    return costs.hourly_rate(organisation.pk if organisation else None, Role.CONTACT_PERSON)
+    return costs.hourly_rate(organisation.pk if organisation else None, Role.CONTACT_PERSON, on)
 
 
-def _home_help(parts, organisation, costs) -> dict:
+def _home_help(parts, organisation, costs, on) -> dict:
     from .figures import Column, Table
 
-    rate = _home_help_rate(organisation, costs)
+    rate = _home_help_rate(organisation, costs, on)
     rows = {
         kind: {
             "n": cell.n("n"),
@@ -162,7 +163,7 @@ def _home_help(parts, organisation, costs) -> dict:
     }
 
 
-def _health_care(parts, organisation, costs) -> dict:
+def _health_care(parts, organisation, costs, on) -> dict:
     from .figures import Column, Table
 
     cell = parts.cell("health_care")
@@ -170,7 +171,7 @@ def _health_care(parts, organisation, costs) -> dict:
     totals["persons"] = cell.persons()
     totals["months_before"] = cell.mean("months_before_s", "months_before_n")
     totals["months_after"] = cell.mean("months_after_s", "months_after_n")
-    standards = costs.standards_for(organisation.pk if organisation else None)
+    standards = costs.standards_for(organisation.pk if organisation else None, on)
     # An emergency visit is priced as a physician contact (seed 000's unit costs have no
     # separate price for it); a hospital admission as a hospital stay.
     stay, visit = standards.hospital_stay_sek, standards.physician_contact_sek

@@ -46,7 +46,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from followup.models import Checkpoint, DecisionStatus, DecisionStatusChange, HealthCareUse
@@ -121,7 +121,7 @@ def parts(period, organisation: Organisation | None) -> dict[str, list]:
             "reasons": _reasons(period, meetings),
             "endings": _endings(period, meetings),
             **_attendance(participants),
-            "priced": _priced(participants),
+            "priced": _priced(period, participants),
             "per_organisation": _per_organisation(participants, organisation),
             **_decisions(held, organisation),
             "home_help": _home_help(held),
@@ -258,13 +258,21 @@ def _attendance(participants) -> dict:
     return {"attendance": lines_parts, "relatives": relatives}
 
 
-def _priced(participants) -> list:
-    """Staff minutes per (organisation, role, in person or remote): priced when read, with
-    the rates of the reader's cost model."""
+def _priced(period, participants) -> list:
+    """Staff minutes per (organisation, role, in person or remote, stretch of days): priced
+    when read, with the rates of the reader's cost model in force on the stretch's first
+    day. A month is cut into stretches at each day one of the organisation's rates or
+    standards changes, so a meeting is priced with the rates of the day it was held while
+    the cells stay few (one stretch a month for an organisation that changed nothing)."""
+    from .costs import CostModel
+
+    month = period.start.replace(day=1)
+    changes = CostModel.load().change_dates
     attended = Q(attended=True)
     counted = participants.filter(kind=Participant.Kind.STAFF).filter(
         attended | Q(preparation_minutes__gt=0) | Q(is_convener=True)
     )
+    convener = Q(is_convener=True)
     rows = (
         counted.annotate(
             remote=Case(
@@ -272,8 +280,9 @@ def _priced(participants) -> list:
                 default=Value(False),
                 output_field=BooleanField(),
             ),
+            day=TruncDate("meeting__held_at", tzinfo=timezone.get_current_timezone()),
         )
-        .values("organisation", "role", "remote")
+        .values("organisation", "role", "remote", "day")
         .annotate(
             attendances=Count("pk", filter=attended),
             prep_sum=Sum("preparation_minutes", filter=attended | Q(preparation_minutes__gt=0)),
@@ -282,15 +291,25 @@ def _priced(participants) -> list:
             travel_missing=Count("pk", filter=attended & Q(travel_minutes__isnull=True)),
             meeting_sum=Sum("meeting_minutes", filter=attended),
             meeting_missing=Count("pk", filter=attended & Q(meeting_minutes__isnull=True)),
-            convening=Sum("meeting__convening_minutes", filter=Q(is_convener=True)),
+            convening_sum=Sum("meeting__convening_minutes", filter=convener),
+            convening_missing=Count(
+                "pk", filter=convener & Q(meeting__convening_minutes__isnull=True)
+            ),
         )
         .order_by()
     )
-    result = []
+    cuts: dict[int | None, list[dt.date]] = {}
+    stretches: dict[tuple, dict] = {}
     for row in rows:
-        key = [row.pop("organisation"), row.pop("role"), row.pop("remote")]
-        result.append(_entry(key, row))
-    return result
+        org, day = row.pop("organisation"), row.pop("day")
+        if org not in cuts:
+            cuts[org] = [d for d in changes(org) if month < d <= _month_end(month)]
+        start = max([d for d in cuts[org] if d <= day] or [month])
+        key = (org, row.pop("role"), row.pop("remote"), start.isoformat())
+        target = stretches.setdefault(key, defaultdict(int))
+        for name, value in row.items():
+            target[name] += value or 0
+    return [_entry(key, counts) for key, counts in stretches.items()]
 
 
 def _per_organisation(participants, organisation) -> list:

@@ -1,15 +1,18 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from participants import audit
 from participants.models import AccessLog, Role
 from participants.selectors import active_memberships
 from vom import dblimits
-from vom.errors import DomainError
+from vom.errors import submit
 
 from . import charts, exports, figures, selectors, services, tallies
 from .costs import CostModel
@@ -150,20 +153,28 @@ def _dialect(request, fmt: str) -> exports.CsvDialect:
 def rates(request, org_pk):
     organisation = selectors.get_rates_organisation(request.user, org_pk)
     cost_model = CostModel.load()
-    form = CostSettingsForm(request.POST or None, organisation=organisation, cost_model=cost_model)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.cost_settings_update(
-                actor=request.user,
-                organisation=organisation,
-                rates=form.rates(),
-                settings=form.settings(),
-            )
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
-        else:
-            messages.success(request, _("The rates are saved."))
-            return redirect(f"{reverse('reports:dashboard')}?organisation={organisation.pk}")
+    try:
+        on = dt.date.fromisoformat(request.GET.get("on", ""))
+    except ValueError:
+        on = timezone.localdate()
+    form = CostSettingsForm(
+        request.POST or None, organisation=organisation, cost_model=cost_model, on=on
+    )
+    done = submit(
+        request,
+        form,
+        lambda data: services.cost_settings_update(
+            actor=request.user,
+            organisation=organisation,
+            valid_from=data["valid_from"],
+            rates=form.rates(),
+            settings=form.settings(),
+        ),
+        done=_("The rates are saved."),
+        to=f"{reverse('reports:dashboard')}?organisation={organisation.pk}",
+    )
+    if done is not None:
+        return done
     roles = [
         (Role(role).label, form[rate_field_names(role)[0]], form[rate_field_names(role)[1]])
         for role in COSTED_ROLES
@@ -171,5 +182,10 @@ def rates(request, org_pk):
     return render(
         request,
         "reports/rates.html",
-        {"organisation": organisation, "form": form, "roles": roles},
+        {
+            "organisation": organisation,
+            "form": form,
+            "roles": roles,
+            "rate_sets": selectors.rate_sets(organisation),
+        },
     )
