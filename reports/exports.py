@@ -32,7 +32,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from meetings.choices import MeetingKind, RaisedBy, Reason, Urgency
-from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt
+from meetings.models import Agreement, Decision, Meeting, MeetingReason, Participant, ReadReceipt
 from participants.models import Organisation, Role
 from vom.textsafety import neutralise
 
@@ -218,6 +218,7 @@ MEETING_COLUMNS = [
     ("municipal_cost_sek", gettext_lazy("Municipal side (SEK)")),
     ("decisions", gettext_lazy("Decisions")),
     ("own_decisions", gettext_lazy("Our decisions")),
+    ("agreements", gettext_lazy("Agreements about care")),
     ("summary_read", gettext_lazy("We read the summary")),
 ]
 MEETING_COLUMN_KEYS = [key for key, _label in MEETING_COLUMNS]
@@ -246,6 +247,7 @@ MEETING_FIELDS = (
     "relatives_present",
     "decisions_total",
     "decisions_own",
+    "agreements_total",
     "read_by_us",
 )
 STAFF_FIELDS = (
@@ -288,6 +290,7 @@ def _export_queryset(meetings, organisation: Organisation):
             decisions_own=_count(
                 Decision.objects.filter(organisation=organisation), meeting=OuterRef("pk")
             ),
+            agreements_total=_count(Agreement.objects.all(), meeting=OuterRef("pk")),
             read_by_us=Exists(
                 ReadReceipt.objects.filter(meeting=OuterRef("pk"), organisation=organisation)
             ),
@@ -439,6 +442,7 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
         round(total[MUNICIPAL], 2) if held else None,
         m.decisions_total,
         m.decisions_own,
+        m.agreements_total,
         (yes if m.read_by_us else no) if held else None,
     ]
 

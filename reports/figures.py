@@ -890,16 +890,24 @@ def _decisions(parts, names) -> dict:
         parts.figure("decisions").items(),
         key=lambda item: (names.get(item[0][0], {}).get("name") or "", item[0][1]),
     )
+    by_category: dict[str, dict] = {
+        c: {"n": 0, "accepted": 0, "persons": set()} for c in DecisionCategory.values
+    }
     for (org, category), cell in cells:
         outcome = {key: cell.n(key) for key in followup_figures.OUTCOME_KEYS}
         n = cell.n("n")
         totals["n"] += n
+        group = by_category.setdefault(category, {"n": 0, "accepted": 0, "persons": set()})
+        group["n"] += n
+        group["accepted"] += cell.n("accepted")
+        group["persons"] |= cell.sets.get("persons", set())
         totals["declined_at_meeting"] += cell.n("declined_at_meeting")
         for key, value in outcome.items():
             totals[key] += value
         rows.append(
             {
-                "organisation": names.get(org, {}).get("name"),
+                "organisation": names.get(org, {}).get("name")
+                or (_("Joint (no one organisation)") if org is None else None),
                 "organisation_id": org,
                 "category": categories.get(category, category),
                 "decisions": n,
@@ -913,7 +921,9 @@ def _decisions(parts, names) -> dict:
     persons = parts.cell("decisions_all").persons()
     summary = {
         "decisions_total": totals["n"],
-        "decisions_declined_at_meeting_share": _share(totals["declined_at_meeting"], totals["n"]),
+        "decisions_declined_at_meeting_share": _share(
+            totals["declined_at_meeting"], totals["n"] - totals["agreements"]
+        ),
         **followup_figures.decision_outcome_summary(totals, totals["n"]),
     }
     return {
@@ -933,7 +943,30 @@ def _decisions(parts, names) -> dict:
                     *followup_figures.decision_outcome_columns(),
                 ],
                 rows=rows,
-            )
+            ),
+            Table(
+                key="decisions_by_category",
+                title=_("Decisions by category (seed 000, Table 4)"),
+                description=_(
+                    "Agreements about care (goal of care, what to do in acute deterioration, "
+                    "contingencies) are the fifth category; they have no answer or follow-up."
+                ),
+                columns=[
+                    Column("category", _("Category"), "text"),
+                    Column("decisions", _("Decisions"), additive=True),
+                    Column("accepted", _("Accepted at the meeting")),
+                ],
+                rows=[
+                    {
+                        "category": categories.get(category, category),
+                        "category_key": category,
+                        "decisions": group["n"],
+                        "accepted": group["accepted"],
+                        "persons": len(group["persons"]),
+                    }
+                    for category, group in by_category.items()
+                ],
+            ),
         ],
     }
 

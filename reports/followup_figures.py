@@ -37,13 +37,16 @@ def _round(value, places=1):
 # --- Decisions ---
 
 
-OUTCOME_KEYS = ("implemented", "partly", "declined", "on_time", "judged", "no_report")
+# "agreements": agreements about care, counted among the decisions (seed 000, Table 4)
+# but neither answered nor followed up, so left out of the shares below.
+OUTCOME_KEYS = ("implemented", "partly", "declined", "on_time", "judged", "no_report", "agreements")
 
 
 def decision_outcome_row(counts: dict, n: int) -> dict:
+    followed = n - counts.get("agreements", 0)
     return {
         "implemented": counts.get("implemented", 0),
-        "implemented_share": _share(counts.get("implemented", 0), n),
+        "implemented_share": _share(counts.get("implemented", 0), followed),
         "partly": counts.get("partly", 0),
         "on_time_share": _share(counts.get("on_time", 0), counts.get("judged", 0)),
         "declined_by_person": counts.get("declined", 0),
@@ -52,10 +55,11 @@ def decision_outcome_row(counts: dict, n: int) -> dict:
 
 
 def decision_outcome_summary(totals: dict, n: int) -> dict:
+    followed = n - totals.get("agreements", 0)
     return {
-        "decisions_implemented_share": _share(totals.get("implemented", 0), n),
+        "decisions_implemented_share": _share(totals.get("implemented", 0), followed),
         "decisions_on_time_share": _share(totals.get("on_time", 0), totals.get("judged", 0)),
-        "decisions_declined_by_person_share": _share(totals.get("declined", 0), n),
+        "decisions_declined_by_person_share": _share(totals.get("declined", 0), followed),
     }
 
 

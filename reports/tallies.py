@@ -51,8 +51,16 @@ from django.utils import timezone
 
 from followup.models import Checkpoint, DecisionStatus, DecisionStatusChange, HealthCareUse
 from followup.models import OutcomeMeasure as Outcome
-from meetings.choices import PersonAnswer
-from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt, StateChange
+from meetings.choices import DecisionCategory, PersonAnswer
+from meetings.models import (
+    Agreement,
+    Decision,
+    Meeting,
+    MeetingReason,
+    Participant,
+    ReadReceipt,
+    StateChange,
+)
 from participants.models import Organisation
 
 from .models import MonthTally, TallyMark
@@ -402,6 +410,23 @@ def _decisions(held, organisation) -> dict:
         counts["judged"] += n if judged else 0
         counts["on_time"] += n if judged and g["implemented_by_due"] else 0
         counts["no_report"] += n if latest is None else 0
+    # Agreements about care (goal of care, acute deterioration, contingencies) are the fifth
+    # category of seed 000's Table 4: counted there, with no answer and no follow-up.
+    agreements = Agreement.objects.filter(meeting__in=held.values("pk"))
+    if organisation is not None:
+        agreements = agreements.filter(Q(organisation=organisation) | Q(organisation__isnull=True))
+    for g in (
+        agreements.values("organisation")
+        .annotate(n=Count("pk"), p=_persons("meeting__person"))
+        .order_by()
+    ):
+        cell = cells.setdefault(
+            (g["organisation"], DecisionCategory.CARE_AGREEMENT),
+            {"counts": defaultdict(int), "persons": set()},
+        )
+        cell["persons"].update(v for v in g["p"] or () if v is not None)
+        cell["counts"]["n"] += g["n"]
+        cell["counts"]["agreements"] += g["n"]
     everyone = set().union(*(cell["persons"] for cell in cells.values()))
     return {
         "decisions": [
