@@ -296,6 +296,8 @@ def _compute(
         "persons_met": held_persons,
         "mean_days_to_consent": _days(totals.mean("consent_s", "consent_n")),
         "mean_days_to_meeting": _days(totals.mean("meeting_s", "meeting_n")),
+        "days_to_consent_out_of_order": totals.n("consent_bad"),
+        "days_to_meeting_out_of_order": totals.n("meeting_bad"),
         "meetings_with_relatives_share": _share(
             sum(r["meetings"] for r in relatives.rows if r["relatives"] != "0"), held
         ),
@@ -365,6 +367,7 @@ def _by_month(period: Period, parts) -> Table:
             "cancelled": 0,
             "declined": 0,
             "mean_days_to_meeting": None,
+            "dates_out_of_order": 0,
             "cost_sek": None,
             "mean_cost_sek": None,
             "municipal_cost_share": None,
@@ -380,7 +383,14 @@ def _by_month(period: Period, parts) -> Table:
             target[key] = cell.n(key)
             target["_basis"][key] = cell.persons(key)
         target["mean_days_to_meeting"] = _days(cell.mean("meeting_s", "meeting_n"))
-        for key in ("mean_days_to_meeting", "cost_sek", "mean_cost_sek", "municipal_cost_share"):
+        target["dates_out_of_order"] = cell.n("meeting_bad")
+        for key in (
+            "mean_days_to_meeting",
+            "dates_out_of_order",
+            "cost_sek",
+            "mean_cost_sek",
+            "municipal_cost_share",
+        ):
             target["_basis"][key] = cell.persons("held")
     return Table(
         key="by_month",
@@ -392,6 +402,11 @@ def _by_month(period: Period, parts) -> Table:
             Column("cancelled", _("Cancelled"), basis="cancelled", additive=True),
             Column("declined", _("Declined by the person"), basis="declined", additive=True),
             Column("mean_days_to_meeting", _("Days from initiative to meeting"), "days", "held"),
+            Column(
+                "dates_out_of_order",
+                _("Left out: meeting dated before the initiative"),
+                basis="held",
+            ),
             Column("cost_sek", _("Cost (SEK)"), "sek", "held"),
             Column("mean_cost_sek", _("Cost per meeting (SEK)"), "sek", "held"),
             Column("municipal_cost_share", _("Municipal share of cost"), "share", "held"),

@@ -146,6 +146,10 @@ def _totals(period, meetings) -> list:
     )
     cancelled, declined = in_ended & Q(state=S.CANCELLED), in_ended & Q(state=S.DECLINED)
     date = Coalesce("actual_start", "starts_at")
+    consent_ok = Q(consent_at__gte=F("initiated_at"))
+    meeting_ok = Q(actual_start__gte=F("initiated_at")) | Q(
+        actual_start__isnull=True, starts_at__gte=F("initiated_at")
+    )
     t = meetings.filter(in_init | in_held | in_ended).aggregate(
         initiated=Count("pk", filter=in_init),
         initiated_p=_persons("person", filter=in_init),
@@ -155,10 +159,14 @@ def _totals(period, meetings) -> list:
         cancelled_p=_persons("person", filter=cancelled),
         declined=Count("pk", filter=declined),
         declined_p=_persons("person", filter=declined),
-        consent_s=Sum(F("consent_at") - F("initiated_at"), filter=in_held),
-        consent_n=Count("consent_at", filter=in_held),
-        meeting_s=Sum(date - F("initiated_at"), filter=in_held),
-        meeting_n=Count(date, filter=in_held),
+        # A pair in the wrong order (consent or meeting dated before the initiative) is
+        # impossible: counted apart and said so on the page, never averaged in.
+        consent_s=Sum(F("consent_at") - F("initiated_at"), filter=in_held & consent_ok),
+        consent_n=Count("consent_at", filter=in_held & consent_ok),
+        consent_bad=Count("consent_at", filter=in_held & ~consent_ok),
+        meeting_s=Sum(date - F("initiated_at"), filter=in_held & meeting_ok),
+        meeting_n=Count(date, filter=in_held & meeting_ok),
+        meeting_bad=Count(date, filter=in_held & ~meeting_ok & Q(starts_at__isnull=False)),
     )
     sets = {name: t.pop(f"{name}_p") for name in ("initiated", "held", "cancelled", "declined")}
     sets["all_held"] = sets["held"]
