@@ -587,6 +587,8 @@ class Tallies:
 
     figures: dict = field(default_factory=lambda: defaultdict(dict))
     months: dict = field(default_factory=dict)
+    # When the oldest stored month read was computed (None: every part was computed now).
+    computed_at: dt.datetime | None = None
 
     def add(self, month: dt.date, stored: dict) -> None:
         own = self.months.setdefault(month, defaultdict(dict))
@@ -625,10 +627,12 @@ def read(period, organisation: Organisation | None) -> Tallies:
     for month in stored:
         tallies.months.setdefault(month, defaultdict(dict))
     rows = MonthTally.objects.filter(organisation=organisation, month__in=stored).values_list(
-        "month", "figures"
+        "month", "figures", "computed_at"
     )
-    for month, figures in rows:
+    for month, figures, computed_at in rows:
         tallies.add(month, figures)
+        if tallies.computed_at is None or computed_at < tallies.computed_at:
+            tallies.computed_at = computed_at
     for piece in partial:
         tallies.add(piece.start.replace(day=1), parts(piece, organisation))
     return tallies
@@ -723,6 +727,25 @@ def rebuild() -> int:
             [timezone.get_default_timezone_name()],
         )
         return cursor.rowcount
+
+
+def refresh(period) -> list[dt.date]:
+    """Bring the period's figures up to date now instead of at the next fold: the months
+    computed before today (whose "past due" was judged against an earlier day) are marked,
+    then every marked month is folded. Returns the months folded (none when another fold
+    is running; it is bringing them up to date)."""
+    from .figures import Period
+
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    whole = Period(period.start.replace(day=1), _month_end(period.end))
+    stale = (
+        MonthTally.objects.filter(month__gte=whole.start, month__lte=whole.end)
+        .filter(computed_at__lt=start)
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    TallyMark.objects.bulk_create(TallyMark(month=month) for month in set(stale))
+    return fold()
 
 
 def behind() -> dt.datetime | None:

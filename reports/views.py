@@ -6,7 +6,9 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from participants import audit
 from participants.models import AccessLog, Role
@@ -31,11 +33,15 @@ EXPORT_FORMATS = {
 
 
 def _filter(request):
+    return _filter_from(request, request.GET)
+
+
+def _filter_from(request, params):
     """The scope (404 when not allowed), the filter form and the period, or None when the
     form has errors."""
-    scope = selectors.report_scope(request.user, request.GET.get("organisation"))
+    scope = selectors.report_scope(request.user, params.get("organisation"))
     default = figures.Period.last_months(12)
-    data = request.GET.copy()
+    data = params.copy()
     data.setdefault("date_from", default.start.isoformat())
     data.setdefault("date_to", default.end.isoformat())
     data["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
@@ -90,6 +96,23 @@ def dashboard(request):
             query=query.urlencode(),
         )
     return render(request, "reports/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def refresh(request):
+    """Bring the figures of the chosen period up to date now (instead of within the next
+    fold), then show them again."""
+    scope, _form, period = _filter_from(request, request.POST)
+    if period is not None:
+        tallies.refresh(period)
+        messages.success(request, _("The figures are up to date."))
+    query = {
+        "organisation": str(scope.organisation.pk) if scope.organisation else "",
+        "date_from": request.POST.get("date_from", ""),
+        "date_to": request.POST.get("date_to", ""),
+    }
+    return redirect(f"{reverse('reports:dashboard')}?{urlencode(query)}")
 
 
 def _log_export(request, scope, what: str):
