@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
@@ -108,18 +109,23 @@ def _xlsx_text(value):
     return value
 
 
-def xlsx_stream(
-    sheets: Iterable[tuple[str, Iterable[list]]], *, chunk: int = 64 * 1024
-) -> Iterator[bytes]:
-    """An XLSX workbook with one sheet per (title, rows), written by openpyxl in write-only
-    mode to a temporary file and then sent in chunks."""
+def xlsx_stream(sheets: Iterable[tuple], *, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """An XLSX workbook with one sheet per (title, rows) or (title, rows, charts), written
+    by openpyxl in write-only mode to a temporary file and then sent in chunks. `charts`
+    gives the sheet's charts (openpyxl charts referring to its cells) for the sheet."""
+    from openpyxl.utils import get_column_letter
+
     with tempfile.TemporaryFile() as tmp:
         workbook = Workbook(write_only=True)
         used = set()
-        for title, rows in sheets:
+        for title, rows, *charts in sheets:
             sheet = workbook.create_sheet(title=_sheet_title(title, used))
+            width = 0
             for row in rows:
+                width = max(width, len(row))
                 sheet.append([_xlsx_text(v) for v in row])
+            for i, chart in enumerate(charts[0](sheet) if charts else ()):
+                sheet.add_chart(chart, f"{get_column_letter(width + 2)}{2 + 16 * i}")
         workbook.save(tmp)
         tmp.seek(0)
         while data := tmp.read(chunk):
@@ -183,7 +189,12 @@ def figures_csv(report: Report, dialect: CsvDialect = PLAIN_CSV) -> Iterator[byt
 
 def figures_xlsx(report: Report) -> Iterator[bytes]:
     sheets = [(_("Summary"), summary_rows(report))]
-    sheets += [(str(table.title), table_rows(table)) for table in report.tables.values()]
+    from .charts import xlsx_charts
+
+    sheets += [
+        (str(table.title), table_rows(table), partial(xlsx_charts, table))
+        for table in report.tables.values()
+    ]
     return xlsx_stream(sheets)
 
 

@@ -908,6 +908,7 @@ def _decisions(parts, names) -> dict:
         parts.figure("decisions").items(),
         key=lambda item: (names.get(item[0][0], {}).get("name") or "", item[0][1]),
     )
+    by_organisation: dict[int | None, dict] = {}
     by_category: dict[str, dict] = {
         c: {"n": 0, "accepted": 0, "persons": set()} for c in DecisionCategory.values
     }
@@ -915,6 +916,12 @@ def _decisions(parts, names) -> dict:
         outcome = {key: cell.n(key) for key in followup_figures.OUTCOME_KEYS}
         n = cell.n("n")
         totals["n"] += n
+        own = by_organisation.setdefault(
+            org, {"n": 0, "judged": 0, "on_time": 0, "agreements": 0, "persons": set()}
+        )
+        for key in ("n", "judged", "on_time", "agreements"):
+            own[key] += cell.n(key)
+        own["persons"] |= cell.sets.get("persons", set())
         group = by_category.setdefault(category, {"n": 0, "accepted": 0, "persons": set()})
         group["n"] += n
         group["accepted"] += cell.n("accepted")
@@ -961,6 +968,36 @@ def _decisions(parts, names) -> dict:
                     *followup_figures.decision_outcome_columns(),
                 ],
                 rows=rows,
+            ),
+            Table(
+                key="decisions_on_time",
+                title=_("Decisions carried out in time, per organisation"),
+                description=_(
+                    "Of each organisation's decisions with a due date that are carried out or "
+                    "past their due date (and still wanted), the share carried out by the due "
+                    "date."
+                ),
+                columns=[
+                    Column("organisation", _("Organisation"), "text"),
+                    Column("decisions", _("Decisions"), additive=True),
+                    Column("judged", _("With a due date reached or carried out")),
+                    Column("on_time", _("Carried out by the due date")),
+                    Column("on_time_share", _("Share carried out in time"), "share"),
+                ],
+                rows=[
+                    {
+                        "organisation": names.get(org, {}).get("name")
+                        or _("Joint (no one organisation)"),
+                        "organisation_id": org,
+                        "decisions": own["n"] - own["agreements"],
+                        "judged": own["judged"],
+                        "on_time": own["on_time"],
+                        "on_time_share": _share(own["on_time"], own["judged"]),
+                        "persons": len(own["persons"]),
+                    }
+                    for org, own in by_organisation.items()
+                    if own["n"] > own["agreements"]
+                ],
             ),
             Table(
                 key="decisions_by_category",

@@ -59,21 +59,6 @@ def _report(scope, period):
     return suppress(report) if scope.suppressed else report
 
 
-def _chart_labels():
-    return {
-        "by_month": _("Meetings per month"),
-        "initiated": _("Initiated"),
-        "held": _("Held"),
-        "cancelled": _("Cancelled"),
-        "cost_by_month": _("Cost per held meeting per month (SEK)"),
-        "mean_cost": _("Cost per meeting"),
-        "attendance": _("Share of held meetings each role attended"),
-        "cost_by_role": _("Cost per held meeting by role (SEK)"),
-        "reasons": _("Reasons for the initiative"),
-        "region": _("Region"),
-    }
-
-
 @login_required
 def dashboard(request):
     scope, form, period = _filter(request)
@@ -92,7 +77,7 @@ def dashboard(request):
         context.update(
             report=report,
             summary_groups=summary_groups(report),
-            charts=charts.charts_for(report, _chart_labels()),
+            charts=charts.charts_for(report),
             query=query.urlencode(),
         )
     return render(request, "reports/dashboard.html", context)
