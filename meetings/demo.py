@@ -213,6 +213,12 @@ def _hold(a: _Area, meeting, days_ago: int) -> None:
         actor=a.nurse, meeting=meeting, actual_start=start + dt.timedelta(minutes=5),
         actual_end=start + dt.timedelta(minutes=70),
     )  # fmt: skip
+    # It was marked held when it ended, not today: the figures count it in that month.
+    Meeting.objects.filter(pk=meeting.pk).update(held_at=start + dt.timedelta(minutes=70))
+    StateChange.objects.filter(meeting=meeting, to_state=Meeting.State.HELD).update(
+        at=start + dt.timedelta(minutes=70)
+    )
+    meeting.refresh_from_db()
     travel = {Role.PHYSICIAN: 30, Role.NEEDS_ASSESSOR: 30, Role.HOME_HELP_COORDINATOR: 15}
     services.minutes_record_all(
         actor=a.nurse,

@@ -76,13 +76,17 @@ def load_bulk_meetings(target: int, batch_persons: int = 2500, seed: int = 2008)
                 continue
             for n in range(per_person):
                 state = rng.choice(STATES)
+                held = state in HELD_OR_LATER
+                # In order and in the past: initiative, consent two days later, the meeting
+                # 7 to 30 days after the initiative (a held one before today, a closed one
+                # two months before today).
+                earliest = 95 if state == S.CLOSED else 35
                 initiated = now - dt.timedelta(
-                    days=rng.randint(5, 1000), minutes=rng.randint(0, 600)
+                    days=rng.randint(earliest if held else 5, 1000), minutes=rng.randint(0, 600)
                 )
                 starts = initiated + dt.timedelta(days=rng.randint(7, 30), hours=2)
                 if state in (S.SCHEDULED, S.CONVENING):
                     starts = now + dt.timedelta(days=rng.randint(1, 30))
-                held = state in HELD_OR_LATER
                 meetings.append(
                     Meeting(
                         person_id=person_id,

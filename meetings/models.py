@@ -102,7 +102,10 @@ class Meeting(models.Model):
     actual_start = models.DateTimeField(_("actual start"), null=True, blank=True)
     actual_end = models.DateTimeField(_("actual end"), null=True, blank=True)
     held_at = models.DateTimeField(null=True, blank=True)
-    convening_minutes = models.PositiveSmallIntegerField(_("convening (minutes)"), default=20)
+    # None: not recorded; the convener organisation's standard applies (reports.costs).
+    convening_minutes = models.PositiveSmallIntegerField(
+        _("convening (minutes)"), null=True, blank=True
+    )
 
     cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)

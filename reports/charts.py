@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .rounding import percent
 from .suppression import SUPPRESSED
@@ -33,6 +35,8 @@ def _fmt(value, kind: str) -> str:
         return f"{percent(value)} %"
     if kind == "sek":
         return f"{float(value):,.0f}".replace(",", "\u202f")
+    if kind == "index":
+        return f"{float(value):.3f}"
     if isinstance(value, float):
         return f"{value:.1f}"
     return str(value)
@@ -109,7 +113,7 @@ def bar_chart(
         x0 = left + g * group_w + (group_w - bar_w * len(series)) / 2
         for k, s in enumerate(series):
             value = _num(s.values[g])
-            if value is None:
+            if value is None or value < 0:  # a negative mean is in the table, not drawn
                 continue
             h = plot_h * value / top_value
             tip = escape(f"{label}: {s.name} {_fmt(s.values[g], kind)}")
@@ -182,58 +186,209 @@ def hbar_chart(
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
 
 
-def charts_for(report, labels: dict) -> dict[str, SafeString]:
-    """The dashboard's charts, keyed by the table each one is drawn from."""
+# --- Which charts there are: drawn in the page (SVG) and in the XLSX (openpyxl) ---
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A chart drawn from a report table: `category` names the column of the labels,
+    `values` the columns drawn (a series each); `where` keeps only the rows with that value
+    (a table holding several measures). The page draws it as SVG above the table (which
+    screen readers read), the XLSX as a native chart over the table's sheet."""
+
+    key: str
+    table: str
+    title: object
+    category: str
+    values: tuple[str, ...]
+    kind: str = "int"  # int, share, sek, decimal, index
+    horizontal: bool = False
+    where: tuple[str, str] | None = None
+
+
+SPECS = (
+    ChartSpec(
+        "by_month",
+        "by_month",
+        gettext_lazy("Meetings per month"),
+        "month",
+        ("initiated", "held", "cancelled"),
+    ),
+    ChartSpec(
+        "days_to_meeting",
+        "by_month",
+        gettext_lazy("Days from initiative to meeting, per month (mean)"),
+        "month",
+        ("mean_days_to_meeting",),
+        kind="decimal",
+    ),
+    ChartSpec(
+        "cost_by_month",
+        "by_month",
+        gettext_lazy("Cost per held meeting per month (SEK)"),
+        "month",
+        ("mean_cost_sek",),
+        kind="sek",
+    ),
+    ChartSpec(
+        "attendance",
+        "attendance",
+        gettext_lazy("Share of held meetings each role attended"),
+        "who",
+        ("attended_share",),
+        kind="share",
+        horizontal=True,
+    ),
+    ChartSpec(
+        "cost_by_role",
+        "cost_by_role",
+        gettext_lazy("Cost per held meeting by role (SEK)"),
+        "role",
+        ("per_meeting_sek",),
+        kind="sek",
+        horizontal=True,
+    ),
+    ChartSpec(
+        "reasons",
+        "reasons",
+        gettext_lazy("Reasons for the initiative"),
+        "reason",
+        ("meetings",),
+        horizontal=True,
+    ),
+    ChartSpec(
+        "decisions_on_time",
+        "decisions_on_time",
+        gettext_lazy("Decisions carried out in time, per organisation"),
+        "organisation",
+        ("on_time_share",),
+        kind="share",
+        horizontal=True,
+    ),
+    ChartSpec(
+        "eq5d_index",
+        "outcomes",
+        gettext_lazy("EQ-5D index before the meeting and then (mean)"),
+        "when",
+        ("before", "after"),
+        kind="index",
+        where=("measure_key", "eq5d_index"),
+    ),
+    ChartSpec(
+        "eq5d_vas",
+        "outcomes",
+        gettext_lazy("EQ VAS before the meeting and then (mean)"),
+        "when",
+        ("before", "after"),
+        kind="decimal",
+        where=("measure_key", "eq5d_vas"),
+    ),
+    ChartSpec(
+        "stai6",
+        "outcomes",
+        gettext_lazy("STAI-6 before the meeting and then (mean; lower is calmer)"),
+        "when",
+        ("before", "after"),
+        kind="decimal",
+        where=("measure_key", "stai6_sum"),
+    ),
+)
+
+
+def _rows(spec: ChartSpec, table) -> list[dict]:
+    rows = table.rows
+    if spec.table == "attendance":
+        rows = [r for r in rows if r["kind"] != "person"]
+    if spec.table == "reasons":
+        rows = [r for r in rows if r["meetings"] not in (0, None)]
+    if spec.where:
+        rows = [r for r in rows if r.get(spec.where[0]) == spec.where[1]]
+    return rows
+
+
+def _drawable(rows: list[dict], spec: ChartSpec) -> bool:
+    return any(_num(r.get(key)) for r in rows for key in spec.values)
+
+
+def _label(value) -> str:
+    import datetime as dt
+
     from django.utils.formats import date_format
 
-    charts = {}
-    months = report.tables["by_month"].rows
-    if months:
-        month_labels = [date_format(r["month"], "M y") for r in months]
-        charts["by_month"] = bar_chart(
-            "chart-months",
-            str(labels["by_month"]),
-            month_labels,
-            [
-                Series(str(labels["initiated"]), "series-1", [r["initiated"] for r in months]),
-                Series(str(labels["held"]), "series-2", [r["held"] for r in months]),
-                Series(str(labels["cancelled"]), "series-3", [r["cancelled"] for r in months]),
-            ],
-        )
-        charts["cost_by_month"] = bar_chart(
-            "chart-cost-months",
-            str(labels["cost_by_month"]),
-            month_labels,
-            [Series(str(labels["mean_cost"]), "series-2", [r["mean_cost_sek"] for r in months])],
-            kind="sek",
-        )
-    attendance = [r for r in report.tables["attendance"].rows if r["kind"] != "person"]
-    charts["attendance"] = hbar_chart(
-        "chart-attendance",
-        str(labels["attendance"]),
-        [(str(r["who"]), r["attended_share"], "series-2") for r in attendance],
-        kind="share",
-    )
-    cost_rows = report.tables["cost_by_role"].rows
-    if cost_rows:
-        charts["cost_by_role"] = hbar_chart(
-            "chart-cost-role",
-            str(labels["cost_by_role"]),
-            [
-                (
-                    f"{r['role']} ({r['side']})",
-                    r["per_meeting_sek"],
-                    "side-region" if r["side"] == labels["region"] else "side-municipal",
-                )
-                for r in cost_rows
-            ],
-            kind="sek",
-        )
-    reasons = [r for r in report.tables["reasons"].rows if r["meetings"] not in (0, None)]
-    if reasons:
-        charts["reasons"] = hbar_chart(
-            "chart-reasons",
-            str(labels["reasons"]),
-            [(str(r["reason"]), r["meetings"], "series-1") for r in reasons],
-        )
+    if isinstance(value, dt.date):
+        return date_format(value, "M y")
+    return "" if value is None else str(value)
+
+
+def charts_for(report) -> dict[str, list[SafeString]]:
+    """The dashboard's charts, per table key (a table may have several), each drawn from
+    the table it stands above."""
+    charts: dict[str, list[SafeString]] = {}
+    region = str(_("Region"))
+    for spec in SPECS:
+        table = report.tables.get(spec.table)
+        if table is None:
+            continue
+        rows = _rows(spec, table)
+        if not rows or not _drawable(rows, spec):
+            continue
+        chart_id, title = f"chart-{spec.key.replace('_', '-')}", str(spec.title)
+        if spec.horizontal:
+            key = spec.values[0]
+            items = []
+            for r in rows:
+                css = "series-2"
+                label = _label(r.get(spec.category))
+                if spec.table == "cost_by_role":
+                    label = f"{r['role']} ({r['side']})"
+                    css = "side-region" if str(r["side"]) == region else "side-municipal"
+                items.append((label, r.get(key), css))
+            svg = hbar_chart(chart_id, title, items, kind=spec.kind)
+        else:
+            series = [
+                Series(str(table.column(key).label), f"series-{i + 1}", [r.get(key) for r in rows])
+                for i, key in enumerate(spec.values)
+            ]
+            svg = bar_chart(
+                chart_id, title, [_label(r.get(spec.category)) for r in rows], series, spec.kind
+            )
+        charts.setdefault(spec.table, []).append(svg)
     return charts
+
+
+def xlsx_charts(table, sheet) -> list:
+    """The table's charts as openpyxl charts over its sheet, as written by
+    `exports.table_rows` (a header row, then one row per table row, in column order)."""
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.chart.series import SeriesLabel
+
+    found = []
+    columns = [c.key for c in table.columns]
+    for spec in SPECS:
+        if spec.table != table.key:
+            continue
+        rows = _rows(spec, table)
+        if not rows or not _drawable(rows, spec):
+            continue
+        # The chart's rows must be one run on the sheet (the filters keep neighbours).
+        positions = [next(i for i, r in enumerate(table.rows) if r is row) + 2 for row in rows]
+        first, last = positions[0], positions[-1]
+        if positions != list(range(first, last + 1)):
+            continue
+        chart = BarChart()
+        chart.type = "bar" if spec.horizontal else "col"
+        chart.title = str(spec.title)
+        chart.height, chart.width = 7.5, 16
+        for key in spec.values:
+            col = columns.index(key) + 1
+            chart.add_data(Reference(sheet, min_col=col, min_row=first, max_row=last))
+            chart.series[-1].tx = SeriesLabel(v=str(table.column(key).label))
+        cat = columns.index(spec.category) + 1
+        chart.set_categories(Reference(sheet, min_col=cat, min_row=first, max_row=last))
+        if spec.kind == "share":
+            chart.y_axis.number_format = "0%"
+            chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 1
+        # openpyxl 3.1 hides both axes unless told not to.
+        chart.x_axis.delete = chart.y_axis.delete = False
+        found.append(chart)
+    return found

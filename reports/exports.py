@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
@@ -32,7 +33,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from meetings.choices import AbsenceReason, MeetingKind, RaisedBy, Reason, Urgency
-from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt
+from meetings.models import Agreement, Decision, Meeting, MeetingReason, Participant, ReadReceipt
 from participants.models import Organisation, Role
 from vom.textsafety import neutralise
 
@@ -108,18 +109,23 @@ def _xlsx_text(value):
     return value
 
 
-def xlsx_stream(
-    sheets: Iterable[tuple[str, Iterable[list]]], *, chunk: int = 64 * 1024
-) -> Iterator[bytes]:
-    """An XLSX workbook with one sheet per (title, rows), written by openpyxl in write-only
-    mode to a temporary file and then sent in chunks."""
+def xlsx_stream(sheets: Iterable[tuple], *, chunk: int = 64 * 1024) -> Iterator[bytes]:
+    """An XLSX workbook with one sheet per (title, rows) or (title, rows, charts), written
+    by openpyxl in write-only mode to a temporary file and then sent in chunks. `charts`
+    gives the sheet's charts (openpyxl charts referring to its cells) for the sheet."""
+    from openpyxl.utils import get_column_letter
+
     with tempfile.TemporaryFile() as tmp:
         workbook = Workbook(write_only=True)
         used = set()
-        for title, rows in sheets:
+        for title, rows, *charts in sheets:
             sheet = workbook.create_sheet(title=_sheet_title(title, used))
+            width = 0
             for row in rows:
+                width = max(width, len(row))
                 sheet.append([_xlsx_text(v) for v in row])
+            for i, chart in enumerate(charts[0](sheet) if charts else ()):
+                sheet.add_chart(chart, f"{get_column_letter(width + 2)}{2 + 16 * i}")
         workbook.save(tmp)
         tmp.seek(0)
         while data := tmp.read(chunk):
@@ -183,7 +189,12 @@ def figures_csv(report: Report, dialect: CsvDialect = PLAIN_CSV) -> Iterator[byt
 
 def figures_xlsx(report: Report) -> Iterator[bytes]:
     sheets = [(_("Summary"), summary_rows(report))]
-    sheets += [(str(table.title), table_rows(table)) for table in report.tables.values()]
+    from .charts import xlsx_charts
+
+    sheets += [
+        (str(table.title), table_rows(table), partial(xlsx_charts, table))
+        for table in report.tables.values()
+    ]
     return xlsx_stream(sheets)
 
 
@@ -218,6 +229,7 @@ MEETING_COLUMNS = [
     ("municipal_cost_sek", gettext_lazy("Municipal side (SEK)")),
     ("decisions", gettext_lazy("Decisions")),
     ("own_decisions", gettext_lazy("Our decisions")),
+    ("agreements", gettext_lazy("Agreements about care")),
     ("summary_read", gettext_lazy("We read the summary")),
     ("staff_absent", gettext_lazy("Staff invited but absent, why")),
     ("registered_afterwards", gettext_lazy("Registered afterwards")),
@@ -248,6 +260,7 @@ MEETING_FIELDS = (
     "relatives_present",
     "decisions_total",
     "decisions_own",
+    "agreements_total",
     "read_by_us",
     "registered_at",
 )
@@ -292,6 +305,7 @@ def _export_queryset(meetings, organisation: Organisation):
             decisions_own=_count(
                 Decision.objects.filter(organisation=organisation), meeting=OuterRef("pk")
             ),
+            agreements_total=_count(Agreement.objects.all(), meeting=OuterRef("pk")),
             read_by_us=Exists(
                 ReadReceipt.objects.filter(meeting=OuterRef("pk"), organisation=organisation)
             ),
@@ -390,6 +404,7 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
     own_cost, own_minutes, own_present = Decimal(0), 0, 0
     invited = present = remote = 0
     held = m.held_at is not None
+    on = _local_date(m.held_at)
     for p in staff:
         invited += 1
         attended = bool(p.attended) and held
@@ -407,11 +422,12 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
                 meeting=p.meeting_minutes,
                 attended=attended,
                 remote=is_remote,
+                on=on,
             )
         )
         if p.is_convener:
-            minutes += m.convening_minutes
-        cost = costs.cost(p.organisation_id, p.role, minutes)
+            minutes += costs.convening(p.organisation_id, m.convening_minutes, on)
+        cost = costs.cost(p.organisation_id, p.role, minutes, on)
         side = side_of(p.organisation__principal)
         total[side if side == MUNICIPAL else "region"] += cost
         if p.organisation_id == organisation.pk:
@@ -448,6 +464,7 @@ def _meeting_row(m, staff, codes, organisation, costs, *, labels, remote_modes, 
         round(total[MUNICIPAL], 2) if held else None,
         m.decisions_total,
         m.decisions_own,
+        m.agreements_total,
         (yes if m.read_by_us else no) if held else None,
         "; ".join(absent) if held else None,
         _local_date(m.registered_at) if m.registered_at else no,

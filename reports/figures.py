@@ -141,6 +141,8 @@ def _compute(
         "persons_met": held_persons,
         "mean_days_to_consent": _days(totals.mean("consent_s", "consent_n")),
         "mean_days_to_meeting": _days(totals.mean("meeting_s", "meeting_n")),
+        "days_to_consent_out_of_order": totals.n("consent_bad"),
+        "days_to_meeting_out_of_order": totals.n("meeting_bad"),
         "meetings_with_relatives_share": _share(
             sum(r["meetings"] for r in relatives.rows if r["relatives"] != "0"), held
         ),
@@ -171,7 +173,7 @@ def _compute(
         *decisions["tables"],
         _summaries_read(per_org),
     ]
-    followup = _followup(parts, organisation, costs)
+    followup = _followup(parts, organisation, costs, period)
     summary.update(followup["summary"])
     basis.update(followup["basis"])
     tables.extend(followup["tables"])
@@ -182,6 +184,7 @@ def _compute(
         summary_basis=basis,
         tables={t.key: t for t in tables},
         has_persons=True,
+        tallied_at=parts.computed_at,
     )
 
 
@@ -210,6 +213,7 @@ def _by_month(period: Period, parts) -> Table:
             "cancelled": 0,
             "declined": 0,
             "mean_days_to_meeting": None,
+            "dates_out_of_order": 0,
             "cost_sek": None,
             "mean_cost_sek": None,
             "municipal_cost_share": None,
@@ -225,7 +229,14 @@ def _by_month(period: Period, parts) -> Table:
             target[key] = cell.n(key)
             target["_basis"][key] = cell.persons(key)
         target["mean_days_to_meeting"] = _days(cell.mean("meeting_s", "meeting_n"))
-        for key in ("mean_days_to_meeting", "cost_sek", "mean_cost_sek", "municipal_cost_share"):
+        target["dates_out_of_order"] = cell.n("meeting_bad")
+        for key in (
+            "mean_days_to_meeting",
+            "dates_out_of_order",
+            "cost_sek",
+            "mean_cost_sek",
+            "municipal_cost_share",
+        ):
             target["_basis"][key] = cell.persons("held")
     return Table(
         key="by_month",
@@ -237,6 +248,11 @@ def _by_month(period: Period, parts) -> Table:
             Column("cancelled", _("Cancelled"), basis="cancelled", additive=True),
             Column("declined", _("Declined by the person"), basis="declined", additive=True),
             Column("mean_days_to_meeting", _("Days from initiative to meeting"), "days", "held"),
+            Column(
+                "dates_out_of_order",
+                _("Left out: meeting dated before the initiative"),
+                basis="held",
+            ),
             Column("cost_sek", _("Cost (SEK)"), "sek", "held"),
             Column("mean_cost_sek", _("Cost per meeting (SEK)"), "sek", "held"),
             Column("municipal_cost_share", _("Municipal share of cost"), "share", "held"),
@@ -462,21 +478,25 @@ class PricedGroup:
 
 
 def _priced_groups(parts, costs: CostModel, names) -> list[PricedGroup]:
-    """Staff minutes per (month, organisation, role, in person or remote), with standard
-    times where nothing was recorded, priced with the organisation's hourly rate."""
+    """Staff minutes per (month, organisation, role, in person or remote, stretch of days
+    with the same rates: `tallies._priced`), with standard times where nothing was
+    recorded, priced with the organisation's hourly rate in force on those days."""
     groups = []
     for month, cells in sorted(parts.months.items()):
-        for (org, role, remote), cell in cells.get("priced", {}).items():
-            standards = costs.standards_for(org)
+        for (org, role, remote, *start), cell in cells.get("priced", {}).items():
+            on = dt.date.fromisoformat(start[0]) if start else month
+            standards = costs.standards_for(org, on)
             n = cell.n("attendances")
             preparation = cell.n("prep_sum") + cell.n("prep_missing") * costs.preparation_minutes(
-                org, role
+                org, role, on
             )
             travel = cell.n("travel_sum") + (
                 0 if remote else cell.n("travel_missing") * standards.travel_minutes
             )
             meeting = cell.n("meeting_sum") + cell.n("meeting_missing") * standards.meeting_minutes
-            convening = cell.n("convening")
+            convening = (
+                cell.n("convening_sum") + cell.n("convening_missing") * standards.convening_minutes
+            )
             missing = (
                 cell.n("prep_missing")
                 + cell.n("meeting_missing")
@@ -498,7 +518,7 @@ def _priced_groups(parts, costs: CostModel, names) -> list[PricedGroup]:
                 recorded=max(values - missing, 0),
                 values=values,
             )
-            group.cost = costs.cost(org, role, preparation + travel + meeting + convening)
+            group.cost = costs.cost(org, role, preparation + travel + meeting + convening, on)
             groups.append(group)
     return groups
 
@@ -733,16 +753,31 @@ def _decisions(parts, names) -> dict:
         parts.figure("decisions").items(),
         key=lambda item: (names.get(item[0][0], {}).get("name") or "", item[0][1]),
     )
+    by_organisation: dict[int | None, dict] = {}
+    by_category: dict[str, dict] = {
+        c: {"n": 0, "accepted": 0, "persons": set()} for c in DecisionCategory.values
+    }
     for (org, category), cell in cells:
         outcome = {key: cell.n(key) for key in followup_figures.OUTCOME_KEYS}
         n = cell.n("n")
         totals["n"] += n
+        own = by_organisation.setdefault(
+            org, {"n": 0, "judged": 0, "on_time": 0, "agreements": 0, "persons": set()}
+        )
+        for key in ("n", "judged", "on_time", "agreements"):
+            own[key] += cell.n(key)
+        own["persons"] |= cell.sets.get("persons", set())
+        group = by_category.setdefault(category, {"n": 0, "accepted": 0, "persons": set()})
+        group["n"] += n
+        group["accepted"] += cell.n("accepted")
+        group["persons"] |= cell.sets.get("persons", set())
         totals["declined_at_meeting"] += cell.n("declined_at_meeting")
         for key, value in outcome.items():
             totals[key] += value
         rows.append(
             {
-                "organisation": names.get(org, {}).get("name"),
+                "organisation": names.get(org, {}).get("name")
+                or (_("Joint (no one organisation)") if org is None else None),
                 "organisation_id": org,
                 "category": categories.get(category, category),
                 "decisions": n,
@@ -756,7 +791,9 @@ def _decisions(parts, names) -> dict:
     persons = parts.cell("decisions_all").persons()
     summary = {
         "decisions_total": totals["n"],
-        "decisions_declined_at_meeting_share": _share(totals["declined_at_meeting"], totals["n"]),
+        "decisions_declined_at_meeting_share": _share(
+            totals["declined_at_meeting"], totals["n"] - totals["agreements"]
+        ),
         **followup_figures.decision_outcome_summary(totals, totals["n"]),
     }
     return {
@@ -776,12 +813,65 @@ def _decisions(parts, names) -> dict:
                     *followup_figures.decision_outcome_columns(),
                 ],
                 rows=rows,
-            )
+            ),
+            Table(
+                key="decisions_on_time",
+                title=_("Decisions carried out in time, per organisation"),
+                description=_(
+                    "Of each organisation's decisions with a due date that are carried out or "
+                    "past their due date (and still wanted), the share carried out by the due "
+                    "date."
+                ),
+                columns=[
+                    Column("organisation", _("Organisation"), "text"),
+                    Column("decisions", _("Decisions"), additive=True),
+                    Column("judged", _("With a due date reached or carried out")),
+                    Column("on_time", _("Carried out by the due date")),
+                    Column("on_time_share", _("Share carried out in time"), "share"),
+                ],
+                rows=[
+                    {
+                        "organisation": names.get(org, {}).get("name")
+                        or _("Joint (no one organisation)"),
+                        "organisation_id": org,
+                        "decisions": own["n"] - own["agreements"],
+                        "judged": own["judged"],
+                        "on_time": own["on_time"],
+                        "on_time_share": _share(own["on_time"], own["judged"]),
+                        "persons": len(own["persons"]),
+                    }
+                    for org, own in by_organisation.items()
+                    if own["n"] > own["agreements"]
+                ],
+            ),
+            Table(
+                key="decisions_by_category",
+                title=_("Decisions by category (seed 000, Table 4)"),
+                description=_(
+                    "Agreements about care (goal of care, what to do in acute deterioration, "
+                    "contingencies) are the fifth category; they have no answer or follow-up."
+                ),
+                columns=[
+                    Column("category", _("Category"), "text"),
+                    Column("decisions", _("Decisions"), additive=True),
+                    Column("accepted", _("Accepted at the meeting")),
+                ],
+                rows=[
+                    {
+                        "category": categories.get(category, category),
+                        "category_key": category,
+                        "decisions": group["n"],
+                        "accepted": group["accepted"],
+                        "persons": len(group["persons"]),
+                    }
+                    for category, group in by_category.items()
+                ],
+            ),
         ],
     }
 
 
-def _followup(parts, organisation, costs) -> dict:
+def _followup(parts, organisation, costs, period) -> dict:
     from . import followup_figures
 
-    return followup_figures.compute(parts, organisation, costs)
+    return followup_figures.compute(parts, organisation, costs, on=period.end)

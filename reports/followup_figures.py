@@ -39,13 +39,16 @@ def _round(value, places=1):
 # --- Decisions ---
 
 
-OUTCOME_KEYS = ("implemented", "partly", "declined", "on_time", "judged", "no_report")
+# "agreements": agreements about care, counted among the decisions (seed 000, Table 4)
+# but neither answered nor followed up, so left out of the shares below.
+OUTCOME_KEYS = ("implemented", "partly", "declined", "on_time", "judged", "no_report", "agreements")
 
 
 def decision_outcome_row(counts: dict, n: int) -> dict:
+    followed = n - counts.get("agreements", 0)
     return {
         "implemented": counts.get("implemented", 0),
-        "implemented_share": _share(counts.get("implemented", 0), n),
+        "implemented_share": _share(counts.get("implemented", 0), followed),
         "partly": counts.get("partly", 0),
         "on_time_share": _share(counts.get("on_time", 0), counts.get("judged", 0)),
         "declined_by_person": counts.get("declined", 0),
@@ -54,10 +57,11 @@ def decision_outcome_row(counts: dict, n: int) -> dict:
 
 
 def decision_outcome_summary(totals: dict, n: int) -> dict:
+    followed = n - totals.get("agreements", 0)
     return {
-        "decisions_implemented_share": _share(totals.get("implemented", 0), n),
+        "decisions_implemented_share": _share(totals.get("implemented", 0), followed),
         "decisions_on_time_share": _share(totals.get("on_time", 0), totals.get("judged", 0)),
-        "decisions_declined_by_person_share": _share(totals.get("declined", 0), n),
+        "decisions_declined_by_person_share": _share(totals.get("declined", 0), followed),
     }
 
 
@@ -76,11 +80,12 @@ def decision_outcome_columns() -> list:
 # --- Home help, health care use, outcomes ---
 
 
-def compute(parts, organisation, costs) -> dict:
+def compute(parts, organisation, costs, *, on=None) -> dict:
     """From the added-up month tallies (`reports.tallies`: `_home_help`, `_health_care`,
-    `_outcomes`)."""
-    home_help = _home_help(parts, organisation, costs)
-    health = _health_care(parts, organisation, costs)
+    `_outcomes`); hours and health care are priced with the rates in force `on` (the
+    period's last day)."""
+    home_help = _home_help(parts, organisation, costs, on)
+    health = _health_care(parts, organisation, costs, on)
     outcomes = _outcomes(parts)
     return {
         "summary": {**home_help["summary"], **health["summary"], **outcomes["summary"]},
@@ -93,14 +98,14 @@ def _decimal(value) -> Decimal | None:
     return None if value is None else Decimal(str(round(value, 6)))
 
 
-def _home_help_rate(organisation, costs) -> Decimal:
+def _home_help_rate(organisation, costs, on) -> Decimal:
     """Seed 000 prices home help at the home-help staff rate (300 SEK/h)."""
-    return costs.hourly_rate(organisation.pk if organisation else None, Role.CONTACT_PERSON)
+    return costs.hourly_rate(organisation.pk if organisation else None, Role.CONTACT_PERSON, on)
 
 
-def _home_help(parts, organisation, costs) -> dict:
+def _home_help(parts, organisation, costs, on) -> dict:
 
-    rate = _home_help_rate(organisation, costs)
+    rate = _home_help_rate(organisation, costs, on)
     rows = {
         kind: {
             "n": cell.n("n"),
@@ -162,14 +167,14 @@ def _home_help(parts, organisation, costs) -> dict:
     }
 
 
-def _health_care(parts, organisation, costs) -> dict:
+def _health_care(parts, organisation, costs, on) -> dict:
 
     cell = parts.cell("health_care")
     totals = {key: cell.n(key) for key in ("n", "adm_before", "adm_after", "em_before", "em_after")}
     totals["persons"] = cell.persons()
     totals["months_before"] = cell.mean("months_before_s", "months_before_n")
     totals["months_after"] = cell.mean("months_after_s", "months_after_n")
-    standards = costs.standards_for(organisation.pk if organisation else None)
+    standards = costs.standards_for(organisation.pk if organisation else None, on)
     # An emergency visit is priced as a physician contact (seed 000's unit costs have no
     # separate price for it); a hospital admission as a hospital stay.
     stay, visit = standards.hospital_stay_sek, standards.physician_contact_sek

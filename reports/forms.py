@@ -52,8 +52,17 @@ def rate_field_names(role: str) -> tuple[str, str]:
 
 
 class CostSettingsForm(forms.Form):
-    """Hourly rate and standard preparation per role, standard times and unit costs."""
+    """A dated set: hourly rate and standard preparation per role, standard times and unit
+    costs, applying from a day until the next set."""
 
+    valid_from = forms.DateField(
+        label=_("Applies from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_(
+            "Meetings held from this day are costed with these values; earlier meetings keep "
+            "the values they were costed with."
+        ),
+    )
     meeting_minutes = forms.IntegerField(
         label=_("Meeting (minutes)"),
         min_value=0,
@@ -65,6 +74,12 @@ class CostSettingsForm(forms.Form):
         min_value=0,
         max_value=600,
         help_text=_("Used for those who came in person when travel was not recorded."),
+    )
+    convening_minutes = forms.IntegerField(
+        label=_("Convening (minutes)"),
+        min_value=0,
+        max_value=600,
+        help_text=_("The convener's time to invite everyone, when it was not recorded."),
     )
     physician_contact_sek = forms.DecimalField(
         label=_("Physician contact (SEK)"), min_value=0, max_value=1_000_000, decimal_places=2
@@ -79,19 +94,24 @@ class CostSettingsForm(forms.Form):
         label=_("Hospital stay (SEK)"), min_value=0, max_value=10_000_000, decimal_places=2
     )
 
-    def __init__(self, *args, organisation, cost_model: CostModel, **kwargs):
-        standards = cost_model.standards_for(organisation.pk)
-        initial = {
-            "meeting_minutes": standards.meeting_minutes,
-            "travel_minutes": standards.travel_minutes,
-            "physician_contact_sek": standards.physician_contact_sek,
-            "other_contact_sek": standards.other_contact_sek,
-            "hospital_stay_sek": standards.hospital_stay_sek,
-        }
+    SETTINGS = (
+        "meeting_minutes",
+        "travel_minutes",
+        "convening_minutes",
+        "physician_contact_sek",
+        "other_contact_sek",
+        "hospital_stay_sek",
+    )
+
+    def __init__(self, *args, organisation, cost_model: CostModel, on: dt.date, **kwargs):
+        """`on`: the day whose values in force fill the form (and its "applies from")."""
+        standards = cost_model.standards_for(organisation.pk, on)
+        initial = {"valid_from": on}
+        initial.update({name: getattr(standards, name) for name in self.SETTINGS})
         for role in COSTED_ROLES:
             rate, prep = rate_field_names(role)
-            initial[rate] = cost_model.hourly_rate(organisation.pk, role)
-            initial[prep] = cost_model.preparation_minutes(organisation.pk, role)
+            initial[rate] = cost_model.hourly_rate(organisation.pk, role, on)
+            initial[prep] = cost_model.preparation_minutes(organisation.pk, role, on)
         super().__init__(*args, initial=initial, **kwargs)
         for role in COSTED_ROLES:
             rate, prep = rate_field_names(role)
@@ -107,6 +127,12 @@ class CostSettingsForm(forms.Form):
                 max_value=600,
             )
 
+    def clean_valid_from(self):
+        day = self.cleaned_data["valid_from"]
+        if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
+            raise forms.ValidationError(_("Choose a date between 2000 and 2100."))
+        return day
+
     def rates(self) -> dict[str, tuple[Decimal, int]]:
         return {
             role: (
@@ -117,13 +143,4 @@ class CostSettingsForm(forms.Form):
         }
 
     def settings(self) -> dict:
-        return {
-            name: self.cleaned_data[name]
-            for name in (
-                "meeting_minutes",
-                "travel_minutes",
-                "physician_contact_sek",
-                "other_contact_sek",
-                "hospital_stay_sek",
-            )
-        }
+        return {name: self.cleaned_data[name] for name in self.SETTINGS}

@@ -10,6 +10,16 @@ SUMMARY_FIELDS = [
     ("persons_met", _("Persons who had a meeting"), "int"),
     ("mean_days_to_consent", _("Days from initiative to consent (mean)"), "days"),
     ("mean_days_to_meeting", _("Days from initiative to meeting (mean)"), "days"),
+    (
+        "days_to_consent_out_of_order",
+        _("Left out of the mean: consent dated before the initiative"),
+        "int",
+    ),
+    (
+        "days_to_meeting_out_of_order",
+        _("Left out of the mean: meeting dated before the initiative"),
+        "int",
+    ),
     ("meetings_with_relatives_share", _("Meetings with relatives present"), "share"),
     ("remote_attendance_share", _("Staff attending by video or phone"), "share"),
     ("total_cost_sek", _("Cost of the meetings (SEK)"), "sek"),
@@ -38,6 +48,8 @@ SUMMARY_FIELDS = [
 ]
 
 
+OUT_OF_ORDER = ("days_to_consent_out_of_order", "days_to_meeting_out_of_order")
+
 SUMMARY_GROUPS = [
     (
         _("Meetings"),
@@ -48,7 +60,9 @@ SUMMARY_GROUPS = [
             "meetings_declined",
             "persons_met",
             "mean_days_to_consent",
+            "days_to_consent_out_of_order",
             "mean_days_to_meeting",
+            "days_to_meeting_out_of_order",
             "meetings_with_relatives_share",
             "remote_attendance_share",
         ],
@@ -98,6 +112,11 @@ def summary_groups(report) -> list[tuple[str, list[tuple[str, str, str, object]]
     """(title, [(key, label, kind, value)]) for the dashboard; keys the report lacks are
     left out, keys no group names come last."""
     fields = {key: (label, kind) for key, label, kind in summary_fields(report)}
+    # Impossible date pairs are said on the page only when there are some (exports always
+    # carry the count).
+    for key in OUT_OF_ORDER:
+        if not report.summary.get(key):
+            fields.pop(key, None)
     groups, placed = [], set()
     for title, keys in SUMMARY_GROUPS:
         items = [(k, *fields[k], report.summary[k]) for k in keys if k in fields]

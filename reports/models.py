@@ -5,6 +5,7 @@ An organisation that has changed nothing has no rows here; `reports.costs.CostMo
 back to the defaults, so a new organisation is costed from the first day.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -49,17 +50,26 @@ DEFAULT_PREPARATION_MINUTES = {
 
 DEFAULT_MEETING_MINUTES = 60
 DEFAULT_TRAVEL_MINUTES = 30
+# The nurse phoned round the participants: about 20 minutes per meeting (seed 000).
+DEFAULT_CONVENING_MINUTES = 20
 DEFAULT_PHYSICIAN_CONTACT_SEK = Decimal("1200")
 DEFAULT_OTHER_CONTACT_SEK = Decimal("600")
 DEFAULT_HOSPITAL_STAY_SEK = Decimal("34000")
 
+# The "valid from" of the rows that existed before rates were dated: they apply from the
+# start, so the figures they gave do not change.
+FROM_THE_START = dt.date(2000, 1, 1)
+
 
 class CostSettings(models.Model):
-    """An organisation's standard times and health care unit costs."""
+    """An organisation's standard times and health care unit costs from `valid_from` until
+    the next set. A meeting is costed with the set in force on the day it was held, so a
+    new rate does not rewrite earlier figures."""
 
-    organisation = models.OneToOneField(
+    organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="cost_settings"
     )
+    valid_from = models.DateField(_("applies from"), default=FROM_THE_START)
     meeting_minutes = models.PositiveSmallIntegerField(
         _("meeting (minutes)"),
         default=DEFAULT_MEETING_MINUTES,
@@ -69,6 +79,11 @@ class CostSettings(models.Model):
         _("travel per professional (minutes)"),
         default=DEFAULT_TRAVEL_MINUTES,
         help_text=_("Used for those who came in person when travel was not recorded."),
+    )
+    convening_minutes = models.PositiveSmallIntegerField(
+        _("convening (minutes)"),
+        default=DEFAULT_CONVENING_MINUTES,
+        help_text=_("The convener's time to invite everyone, when it was not recorded."),
     )
     physician_contact_sek = models.DecimalField(
         _("physician contact (SEK)"),
@@ -96,13 +111,20 @@ class CostSettings(models.Model):
     class Meta:
         verbose_name = _("cost settings")
         verbose_name_plural = _("cost settings")
+        ordering = ["organisation_id", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "valid_from"], name="costsettings_unique_from"
+            )
+        ]
 
     def __str__(self):
-        return f"cost settings of {self.organisation_id}"
+        return f"cost settings of {self.organisation_id} from {self.valid_from}"
 
 
 class HourlyRate(models.Model):
-    """What an hour of one role costs the organisation, and its standard preparation."""
+    """What an hour of one role costs the organisation, and its standard preparation, from
+    `valid_from` until the next row for the role."""
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="hourly_rates"
@@ -114,21 +136,24 @@ class HourlyRate(models.Model):
     )
     sek_per_hour = models.DecimalField(_("SEK per hour"), max_digits=8, decimal_places=2)
     preparation_minutes = models.PositiveSmallIntegerField(_("standard preparation (minutes)"))
+    valid_from = models.DateField(_("applies from"), default=FROM_THE_START)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["organisation_id", "role"]
+        ordering = ["organisation_id", "role", "valid_from"]
         verbose_name = _("hourly rate")
         verbose_name_plural = _("hourly rates")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "role"], name="hourlyrate_unique")
+            models.UniqueConstraint(
+                fields=["organisation", "role", "valid_from"], name="hourlyrate_unique_from"
+            )
         ]
 
     def __str__(self):
-        return f"{self.organisation_id} {self.role}: {self.sek_per_hour}"
+        return f"{self.organisation_id} {self.role} from {self.valid_from}: {self.sek_per_hour}"
 
 
 class MonthTally(models.Model):

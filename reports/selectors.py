@@ -105,3 +105,14 @@ def meetings_for_export(organisation: Organisation, period: Period) -> QuerySet[
         .filter(in_period)
         .filter(Q(initiator_organisation=organisation) | Q(shared=True) | Exists(convened))
     )
+
+
+def rate_sets(organisation: Organisation) -> list:
+    """The organisation's dated sets of rates and standards, newest first."""
+    from .models import CostSettings
+
+    return list(
+        CostSettings.objects.filter(organisation=organisation)
+        .select_related("updated_by")
+        .order_by("-valid_from")
+    )

@@ -68,4 +68,5 @@ def suppress(report: Report) -> Report:
         tables={key: suppress_table(table) for key, table in report.tables.items()},
         suppressed=True,
         computed_at=report.computed_at,
+        tallied_at=report.tallied_at,
     )

@@ -124,6 +124,8 @@ class Report:
     # False when computed without the persons behind each cell (cannot be suppressed).
     has_persons: bool = True
     computed_at: dt.datetime = field(default_factory=timezone.now)
+    # When the oldest month tally behind the figures was computed (None: all just now).
+    tallied_at: dt.datetime | None = None
 
     def as_json(self) -> dict:
         def plain(value):

@@ -48,13 +48,21 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from followup.models import Checkpoint, DecisionStatus, DecisionStatusChange, HealthCareUse
 from followup.models import OutcomeMeasure as Outcome
-from meetings.choices import AbsenceReason, PersonAnswer
-from meetings.models import Decision, Meeting, MeetingReason, Participant, ReadReceipt, StateChange
+from meetings.choices import AbsenceReason, DecisionCategory, PersonAnswer
+from meetings.models import (
+    Agreement,
+    Decision,
+    Meeting,
+    MeetingReason,
+    Participant,
+    ReadReceipt,
+    StateChange,
+)
 from participants.models import Organisation
 
 from .models import MonthTally, TallyMark
@@ -144,7 +152,7 @@ def parts(period, organisation: Organisation | None) -> dict[str, list]:
             "reasons": _reasons(period, meetings),
             "endings": _endings(period, meetings),
             **_attendance(participants),
-            "priced": _priced(participants),
+            "priced": _priced(period, participants),
             "per_organisation": _per_organisation(participants, organisation),
             **_decisions(held, organisation),
             "home_help": _home_help(held),
@@ -161,6 +169,10 @@ def _totals(period, meetings) -> list:
     )
     cancelled, declined = in_ended & Q(state=S.CANCELLED), in_ended & Q(state=S.DECLINED)
     date = Coalesce("actual_start", "starts_at")
+    consent_ok = Q(consent_at__gte=F("initiated_at"))
+    meeting_ok = Q(actual_start__gte=F("initiated_at")) | Q(
+        actual_start__isnull=True, starts_at__gte=F("initiated_at")
+    )
     t = meetings.filter(in_init | in_held | in_ended).aggregate(
         initiated=Count("pk", filter=in_init),
         initiated_p=_persons("person", filter=in_init),
@@ -170,10 +182,14 @@ def _totals(period, meetings) -> list:
         cancelled_p=_persons("person", filter=cancelled),
         declined=Count("pk", filter=declined),
         declined_p=_persons("person", filter=declined),
-        consent_s=Sum(F("consent_at") - F("initiated_at"), filter=in_held),
-        consent_n=Count("consent_at", filter=in_held),
-        meeting_s=Sum(date - F("initiated_at"), filter=in_held),
-        meeting_n=Count(date, filter=in_held),
+        # A pair in the wrong order (consent or meeting dated before the initiative) is
+        # impossible: counted apart and said so on the page, never averaged in.
+        consent_s=Sum(F("consent_at") - F("initiated_at"), filter=in_held & consent_ok),
+        consent_n=Count("consent_at", filter=in_held & consent_ok),
+        consent_bad=Count("consent_at", filter=in_held & ~consent_ok),
+        meeting_s=Sum(date - F("initiated_at"), filter=in_held & meeting_ok),
+        meeting_n=Count(date, filter=in_held & meeting_ok),
+        meeting_bad=Count(date, filter=in_held & ~meeting_ok & Q(starts_at__isnull=False)),
     )
     sets = {name: t.pop(f"{name}_p") for name in ("initiated", "held", "cancelled", "declined")}
     sets["all_held"] = sets["held"]
@@ -284,13 +300,21 @@ def _attendance(participants) -> dict:
     return {"attendance": lines_parts, "relatives": relatives}
 
 
-def _priced(participants) -> list:
-    """Staff minutes per (organisation, role, in person or remote): priced when read, with
-    the rates of the reader's cost model."""
+def _priced(period, participants) -> list:
+    """Staff minutes per (organisation, role, in person or remote, stretch of days): priced
+    when read, with the rates of the reader's cost model in force on the stretch's first
+    day. A month is cut into stretches at each day one of the organisation's rates or
+    standards changes, so a meeting is priced with the rates of the day it was held while
+    the cells stay few (one stretch a month for an organisation that changed nothing)."""
+    from .costs import CostModel
+
+    month = period.start.replace(day=1)
+    changes = CostModel.load().change_dates
     attended = Q(attended=True)
     counted = participants.filter(kind=Participant.Kind.STAFF).filter(
         attended | Q(preparation_minutes__gt=0) | Q(is_convener=True)
     )
+    convener = Q(is_convener=True)
     rows = (
         counted.annotate(
             remote=Case(
@@ -298,8 +322,9 @@ def _priced(participants) -> list:
                 default=Value(False),
                 output_field=BooleanField(),
             ),
+            day=TruncDate("meeting__held_at", tzinfo=timezone.get_current_timezone()),
         )
-        .values("organisation", "role", "remote")
+        .values("organisation", "role", "remote", "day")
         .annotate(
             attendances=Count("pk", filter=attended),
             prep_sum=Sum("preparation_minutes", filter=attended | Q(preparation_minutes__gt=0)),
@@ -308,15 +333,25 @@ def _priced(participants) -> list:
             travel_missing=Count("pk", filter=attended & Q(travel_minutes__isnull=True)),
             meeting_sum=Sum("meeting_minutes", filter=attended),
             meeting_missing=Count("pk", filter=attended & Q(meeting_minutes__isnull=True)),
-            convening=Sum("meeting__convening_minutes", filter=Q(is_convener=True)),
+            convening_sum=Sum("meeting__convening_minutes", filter=convener),
+            convening_missing=Count(
+                "pk", filter=convener & Q(meeting__convening_minutes__isnull=True)
+            ),
         )
         .order_by()
     )
-    result = []
+    cuts: dict[int | None, list[dt.date]] = {}
+    stretches: dict[tuple, dict] = {}
     for row in rows:
-        key = [row.pop("organisation"), row.pop("role"), row.pop("remote")]
-        result.append(_entry(key, row))
-    return result
+        org, day = row.pop("organisation"), row.pop("day")
+        if org not in cuts:
+            cuts[org] = [d for d in changes(org) if month < d <= _month_end(month)]
+        start = max([d for d in cuts[org] if d <= day] or [month])
+        key = (org, row.pop("role"), row.pop("remote"), start.isoformat())
+        target = stretches.setdefault(key, defaultdict(int))
+        for name, value in row.items():
+            target[name] += value or 0
+    return [_entry(key, counts) for key, counts in stretches.items()]
 
 
 def _per_organisation(participants, organisation) -> list:
@@ -409,6 +444,23 @@ def _decisions(held, organisation) -> dict:
         counts["judged"] += n if judged else 0
         counts["on_time"] += n if judged and g["implemented_by_due"] else 0
         counts["no_report"] += n if latest is None else 0
+    # Agreements about care (goal of care, acute deterioration, contingencies) are the fifth
+    # category of seed 000's Table 4: counted there, with no answer and no follow-up.
+    agreements = Agreement.objects.filter(meeting__in=held.values("pk"))
+    if organisation is not None:
+        agreements = agreements.filter(Q(organisation=organisation) | Q(organisation__isnull=True))
+    for g in (
+        agreements.values("organisation")
+        .annotate(n=Count("pk"), p=_persons("meeting__person"))
+        .order_by()
+    ):
+        cell = cells.setdefault(
+            (g["organisation"], DecisionCategory.CARE_AGREEMENT),
+            {"counts": defaultdict(int), "persons": set()},
+        )
+        cell["persons"].update(v for v in g["p"] or () if v is not None)
+        cell["counts"]["n"] += g["n"]
+        cell["counts"]["agreements"] += g["n"]
     everyone = set().union(*(cell["persons"] for cell in cells.values()))
     return {
         "decisions": [
@@ -561,6 +613,8 @@ class Tallies:
 
     figures: dict = field(default_factory=lambda: defaultdict(dict))
     months: dict = field(default_factory=dict)
+    # When the oldest stored month read was computed (None: every part was computed now).
+    computed_at: dt.datetime | None = None
 
     def add(self, month: dt.date, stored: dict) -> None:
         own = self.months.setdefault(month, defaultdict(dict))
@@ -599,10 +653,12 @@ def read(period, organisation: Organisation | None) -> Tallies:
     for month in stored:
         tallies.months.setdefault(month, defaultdict(dict))
     rows = MonthTally.objects.filter(organisation=organisation, month__in=stored).values_list(
-        "month", "figures"
+        "month", "figures", "computed_at"
     )
-    for month, figures in rows:
+    for month, figures, computed_at in rows:
         tallies.add(month, figures)
+        if tallies.computed_at is None or computed_at < tallies.computed_at:
+            tallies.computed_at = computed_at
     for piece in partial:
         tallies.add(piece.start.replace(day=1), parts(piece, organisation))
     return tallies
@@ -699,6 +755,23 @@ def rebuild() -> int:
             [timezone.get_default_timezone_name()],
         )
         return cursor.rowcount
+
+
+def refresh(period) -> list[dt.date]:
+    """Bring the period's figures up to date now instead of at the next fold: the months
+    computed before today (whose "past due" was judged against an earlier day) are marked,
+    then every marked month is folded. Returns the months folded (none when another fold
+    is running; it is bringing them up to date)."""
+    start = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time.min))
+    whole = Period(period.start.replace(day=1), _month_end(period.end))
+    stale = (
+        MonthTally.objects.filter(month__gte=whole.start, month__lte=whole.end)
+        .filter(computed_at__lt=start)
+        .values_list("month", flat=True)
+        .distinct()
+    )
+    TallyMark.objects.bulk_create(TallyMark(month=month) for month in set(stale))
+    return fold()
 
 
 def behind() -> dt.datetime | None:

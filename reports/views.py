@@ -1,15 +1,20 @@
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from participants import audit
 from participants.models import AccessLog, Role
 from participants.selectors import active_memberships
 from vom import dblimits
-from vom.errors import DomainError
+from vom.errors import submit
 
 from . import charts, exports, figures, selectors, services, tallies
 from .costs import CostModel
@@ -28,11 +33,15 @@ EXPORT_FORMATS = {
 
 
 def _filter(request):
+    return _filter_from(request, request.GET)
+
+
+def _filter_from(request, params):
     """The scope (404 when not allowed), the filter form and the period, or None when the
     form has errors."""
-    scope = selectors.report_scope(request.user, request.GET.get("organisation"))
+    scope = selectors.report_scope(request.user, params.get("organisation"))
     default = figures.Period.last_months(12)
-    data = request.GET.copy()
+    data = params.copy()
     data.setdefault("date_from", default.start.isoformat())
     data.setdefault("date_to", default.end.isoformat())
     data["organisation"] = str(scope.organisation.pk) if scope.organisation else ""
@@ -48,21 +57,6 @@ def _filter(request):
 def _report(scope, period):
     report = figures.compute(period, scope.organisation, persons=scope.suppressed)
     return suppress(report) if scope.suppressed else report
-
-
-def _chart_labels():
-    return {
-        "by_month": _("Meetings per month"),
-        "initiated": _("Initiated"),
-        "held": _("Held"),
-        "cancelled": _("Cancelled"),
-        "cost_by_month": _("Cost per held meeting per month (SEK)"),
-        "mean_cost": _("Cost per meeting"),
-        "attendance": _("Share of held meetings each role attended"),
-        "cost_by_role": _("Cost per held meeting by role (SEK)"),
-        "reasons": _("Reasons for the initiative"),
-        "region": _("Region"),
-    }
 
 
 @login_required
@@ -83,10 +77,27 @@ def dashboard(request):
         context.update(
             report=report,
             summary_groups=summary_groups(report),
-            charts=charts.charts_for(report, _chart_labels()),
+            charts=charts.charts_for(report),
             query=query.urlencode(),
         )
     return render(request, "reports/dashboard.html", context)
+
+
+@login_required
+@require_POST
+def refresh(request):
+    """Bring the figures of the chosen period up to date now (instead of within the next
+    fold), then show them again."""
+    scope, _form, period = _filter_from(request, request.POST)
+    if period is not None:
+        tallies.refresh(period)
+        messages.success(request, _("The figures are up to date."))
+    query = {
+        "organisation": str(scope.organisation.pk) if scope.organisation else "",
+        "date_from": request.POST.get("date_from", ""),
+        "date_to": request.POST.get("date_to", ""),
+    }
+    return redirect(f"{reverse('reports:dashboard')}?{urlencode(query)}")
 
 
 def _log_export(request, scope, what: str):
@@ -150,20 +161,28 @@ def _dialect(request, fmt: str) -> exports.CsvDialect:
 def rates(request, org_pk):
     organisation = selectors.get_rates_organisation(request.user, org_pk)
     cost_model = CostModel.load()
-    form = CostSettingsForm(request.POST or None, organisation=organisation, cost_model=cost_model)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.cost_settings_update(
-                actor=request.user,
-                organisation=organisation,
-                rates=form.rates(),
-                settings=form.settings(),
-            )
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
-        else:
-            messages.success(request, _("The rates are saved."))
-            return redirect(f"{reverse('reports:dashboard')}?organisation={organisation.pk}")
+    try:
+        on = dt.date.fromisoformat(request.GET.get("on", ""))
+    except ValueError:
+        on = timezone.localdate()
+    form = CostSettingsForm(
+        request.POST or None, organisation=organisation, cost_model=cost_model, on=on
+    )
+    done = submit(
+        request,
+        form,
+        lambda data: services.cost_settings_update(
+            actor=request.user,
+            organisation=organisation,
+            valid_from=data["valid_from"],
+            rates=form.rates(),
+            settings=form.settings(),
+        ),
+        done=_("The rates are saved."),
+        to=f"{reverse('reports:dashboard')}?organisation={organisation.pk}",
+    )
+    if done is not None:
+        return done
     roles = [
         (Role(role).label, form[rate_field_names(role)[0]], form[rate_field_names(role)[1]])
         for role in COSTED_ROLES
@@ -171,5 +190,10 @@ def rates(request, org_pk):
     return render(
         request,
         "reports/rates.html",
-        {"organisation": organisation, "form": form, "roles": roles},
+        {
+            "organisation": organisation,
+            "form": form,
+            "roles": roles,
+            "rate_sets": selectors.rate_sets(organisation),
+        },
     )

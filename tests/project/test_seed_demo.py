@@ -81,3 +81,35 @@ def test_bulk_meetings_with_decisions_and_follow_ups():
     assert Checkpoint.objects.filter(meeting__in=held).count() == 2 * held.count()
     call_command("seed_demo", persons=60, meetings=120, quiet_logins=True)
     assert bulk.count() == 120
+
+
+def test_demo_dates_are_in_order_and_a_meeting_counts_in_its_held_month():
+    """Initiative before consent before the meeting, all of a held one in the past, and
+    its held time is when it ended (issue 20: the demo gave negative days)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from meetings.models import Meeting
+    from reports import tallies
+    from reports.figures import Period, compute
+
+    call_command("seed_demo", persons=60, meetings=120, quiet_logins=True)
+    now = timezone.now()
+    checked = 0
+    for m in Meeting.objects.all():
+        date = m.actual_start or m.starts_at
+        if m.consent_at:
+            assert m.initiated_at <= m.consent_at, m.pk
+        if date and m.consent_at:
+            assert m.consent_at <= date, m.pk
+        if m.held_at:
+            assert m.initiated_at <= date <= m.held_at <= now, m.pk
+            assert m.held_at - m.actual_end < dt.timedelta(hours=1), m.pk
+            checked += 1
+    assert checked > 10
+    tallies.fold()
+    report = compute(Period(dt.date(2020, 1, 1), timezone.localdate()))
+    assert report.summary["days_to_consent_out_of_order"] == 0
+    assert report.summary["days_to_meeting_out_of_order"] == 0
+    assert report.summary["mean_days_to_meeting"] > 0

@@ -279,3 +279,40 @@ def test_the_plain_csv_is_rfc_4180_for_programs(rarea, manager, login):
     costs = [r[COL["cost_sek"]] for r in rows[1:] if r[COL["cost_sek"]]]
     assert all("," not in c for c in costs)
     assert body.count(b"\r\n") == len(rows)
+
+
+def test_every_figures_export_header_is_translated(rarea, manager, login):
+    """The figures export's sheet names, table titles, column headers, summary labels and
+    chart titles, as a Swedish manager downloads them: each one in the Swedish catalogue and
+    shown in Swedish (an untranslated one fails here)."""
+    from pathlib import Path
+
+    import polib
+    from django.conf import settings
+    from django.utils import translation
+
+    from reports import charts, figures
+    from reports.labels import summary_fields
+
+    po = polib.pofile(str(Path(settings.BASE_DIR) / "locale/sv/LC_MESSAGES/django.po"))
+    swedish = {e.msgid: e.msgstr for e in po if e.translated() and "fuzzy" not in e.flags}
+    tallies.fold()
+    report = figures.compute(Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31)), rarea.health_care)
+    with translation.override("en"):
+        english = {str(label) for _key, label, _kind in summary_fields(report)}
+        for table in report.tables.values():
+            english.add(str(table.title))
+            english |= {str(column.label) for column in table.columns}
+        english |= {str(spec.title) for spec in charts.SPECS}
+    untranslated = sorted(msgid for msgid in english if msgid not in swedish)
+    assert not untranslated, untranslated
+    client = login(manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    _response, body = _export(client, "figures", "xlsx")
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    cells = {str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row}
+    for table in report.tables.values():
+        with translation.override("en"):
+            headers = [str(column.label) for column in table.columns]
+        assert {swedish[h] for h in headers} <= cells, table.key
+    assert swedish["Decisions carried out in time, per organisation"][:31] in book.sheetnames

@@ -212,8 +212,11 @@ def test_rates_page_by_persona(rarea, people, login):
 
 def _rates_post(**overrides):
     data = {
+        # before the meetings of the tests (March 2026), so their figures follow
+        "valid_from": "2026-01-01",
         "meeting_minutes": "60",
         "travel_minutes": "30",
+        "convening_minutes": "20",
         "physician_contact_sek": "1200",
         "other_contact_sek": "600",
         "hospital_stay_sek": "34000",
