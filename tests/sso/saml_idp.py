@@ -15,6 +15,7 @@ response_signed_only (the response signed, the assertion inside not).
 """
 
 import base64
+import contextlib
 import datetime
 import html
 import json
@@ -30,11 +31,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_REDIRECT
 from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
-from saml2.saml import NAMEID_FORMAT_PERSISTENT, NAME_FORMAT_URI, NameID
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
 
 STRONG = "http://id.elegnamnden.se/loa/1.0/loa3"
@@ -67,6 +68,14 @@ def key_pair(directory: Path, name: str) -> tuple[str, str]:
     return str(key_file), str(cert_file)
 
 
+class TestServer(Server):
+    """Knows the service provider from its request alone (no metadata of it): so it never
+    encrypts to it."""
+
+    def has_encrypt_cert_in_metadata(self, sp_entity_id):
+        return False
+
+
 def server(base: str, entity_id: str, keys: tuple[str, str]) -> Server:
     config = IdPConfig()
     config.load(
@@ -89,7 +98,7 @@ def server(base: str, entity_id: str, keys: tuple[str, str]) -> Server:
             "metadata": {},
         }
     )
-    return Server(config=config)
+    return TestServer(config=config)
 
 
 class Idp:
@@ -242,15 +251,11 @@ def main() -> int:
     port = int(os.environ.get("PORT", "9500"))
     workdir = Path(os.environ.get("WORKDIR", "."))
     mode_file = os.environ.get("MODE_FILE")
-    idp = Idp(
-        port, workdir, Path(os.environ["USERS_FILE"]), Path(mode_file) if mode_file else None
-    )
+    idp = Idp(port, workdir, Path(os.environ["USERS_FILE"]), Path(mode_file) if mode_file else None)
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler(idp))
     print(f"SAML test provider on {idp.base} (metadata {idp.entity_id})", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
