@@ -173,3 +173,36 @@ def test_a_provider_on_another_site_posts_without_our_cookie_and_the_answer_goes
         {"SAMLResponse": form["SAMLResponse"], "RelayState": "", "again": "1"},
     )
     assert response.status_code == 302 and response["Location"] == reverse("home")
+
+
+def test_the_staff_list_marks_who_signs_in_through_the_provider(client, saml_region, saml_provider):
+    """The organisation administrator (a role given here, never by the provider) signs in
+    through the provider too, and sees whose roles come from it; they can still end them."""
+    provider, organisation = saml_region
+    from ..factories import MembershipFactory, UserFactory
+
+    admin = UserFactory(username="ada", hsa_id="SE2321000016-AD11", first_name="Ada")
+    MembershipFactory(user=admin, organisation=organisation, role=Role.ORG_ADMIN)
+    anna(saml_provider)
+    saml_sign_in(Client(), provider, "anna")
+    anna(saml_provider, hsa_id="SE2321000016-AD11", roles=[])
+    _form, response = saml_sign_in(client, provider, "anna")
+    assert response.status_code == 302
+    page = client.get(reverse("staff_list", args=[organisation.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "loggar in med SITHS via Region Samlän" in html
+    assert html.count('data-signs-in="provider"') == 2
+    assert "HSA-id SE2321000016-S4ML" in html and "HSA-id SE2321000016-AD11" in html
+    assert html.count('data-role-from="provider"') == 1  # Anna's nurse role
+    assert html.count('data-role-from="here"') == 1  # Ada's administrator role
+    nurse = Membership.objects.get(user__hsa_id=ANNA)
+    assert reverse("staff_set_active", args=[organisation.pk, nurse.pk]) in html  # can still end it
+
+
+def test_the_staff_list_of_an_organisation_with_passwords_has_no_provider_marks(area, login):
+    from ..factories import MembershipFactory
+
+    admin = MembershipFactory(organisation=area.home_help, role=Role.ORG_ADMIN).user
+    html = login(admin).get(reverse("staff_list", args=[area.home_help.pk])).content.decode()
+    assert "data-signs-in" not in html and "data-role-from" not in html
