@@ -28,10 +28,13 @@ class Command(BaseCommand):
             "--app-port", type=int, default=int(os.environ.get("PORT", "8000")), help="VOM's port"
         )
         parser.add_argument(
+            "--workdir", default=None, help="where its files go (default var/demo-provider)"
+        )
+        parser.add_argument(
             "--setup-only", action="store_true", help="connect and write its files, do not run"
         )
 
-    def handle(self, *args, port, app_port, setup_only, **options):
+    def handle(self, *args, port, app_port, workdir, setup_only, **options):
         node, npm = shutil.which("node"), shutil.which("npm")
         if not node or not npm:
             raise CommandError(
@@ -51,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError("No demo area: run `manage.py seed_demo` first.")
         issuer = f"http://127.0.0.1:{port}"
         _provider, organisation = demo_provider_connect(issuer=issuer)
-        workdir = Path(settings.BASE_DIR) / "var" / "demo-provider"
+        workdir = Path(workdir) if workdir else Path(settings.BASE_DIR) / "var" / "demo-provider"
         callbacks = [
             f"http://{host}:{app_port}/accounts/sso/oidc/callback/"
             for host in ("127.0.0.1", "localhost")
