@@ -24,12 +24,19 @@ install: $(STAMP)
 translations: install
 	@DEBUG=true $(BIN)/python manage.py compile_translations
 
+# The demo's home health care signs in through a local OpenID Connect provider (node,
+# oidc-provider on 127.0.0.1:$(PROVIDER_PORT)) started here beside the server; the other
+# organisations sign in with passwords.
+PROVIDER_PORT ?= 9400
+
 run: install translations
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@DEBUG=true $(BIN)/python manage.py demo_provider --port $(PROVIDER_PORT) --app-port $(PORT) & \
+	  provider=$$!; trap 'kill $$provider 2>/dev/null' EXIT INT TERM; \
+	  sleep 2; echo "Serving on http://127.0.0.1:$(PORT)/ (Ctrl-C stops)"; \
+	  DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Tests run with production-like settings (DEBUG off, manifest static files).
 TEST_ENV := SECRET_KEY=test-only-not-secret DEBUG=false

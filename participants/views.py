@@ -317,10 +317,22 @@ def staff_list(request, org_pk):
     }
     for membership in memberships:
         membership.welcome = welcome.get(membership.user_id)
+    # An organisation connected to an identity provider: its staff sign in there, not here.
+    from sso.models import ConnectedOrganisation
+
+    link = (
+        ConnectedOrganisation.objects.filter(organisation=organisation, provider__is_active=True)
+        .select_related("provider")
+        .first()
+    )
     return render(
         request,
         "participants/staff_list.html",
-        {"organisation": organisation, "memberships": memberships},
+        {
+            "organisation": organisation,
+            "memberships": memberships,
+            "provider": link.provider if link else None,
+        },
     )
 
 

@@ -16,8 +16,15 @@ PACKAGES = {
 }
 
 
+# Programs: xmlsec1 signs and checks SAML messages (pysaml2); node and npm run the demo's and
+# the tests' OpenID Connect provider (oidc-provider).
+PROGRAMS = {"xmlsec1": "xmlsec1", "node": "nodejs", "npm": "npm"}
+
+
 def missing_packages() -> list[str]:
-    return [pkg for lib, pkg in PACKAGES.items() if ctypes.util.find_library(lib) is None]
+    return [pkg for lib, pkg in PACKAGES.items() if ctypes.util.find_library(lib) is None] + [
+        pkg for program, pkg in PROGRAMS.items() if shutil.which(program) is None
+    ]
 
 
 def apt_prefix() -> list[str] | None:
@@ -38,7 +45,11 @@ def install(packages: list[str]) -> bool:
     prefix = apt_prefix()
     if prefix is None:
         return False
-    print(f"Installing what the PDF summaries need: {' '.join(packages)} (apt-get)", flush=True)
+    print(
+        f"Installing what VOM needs (PDF summaries, SAML, the demo's sign-in provider): "
+        f"{' '.join(packages)} (apt-get)",
+        flush=True,
+    )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         done = subprocess.run([*prefix, *command], env=env, stdout=subprocess.DEVNULL, check=False)
@@ -54,9 +65,10 @@ def main() -> int:
     missing = missing_packages()
     if missing and not install(missing):
         problems.append(
-            "WeasyPrint (the PDF summaries) needs Pango and HarfBuzz, which are missing.\n"
+            "Missing system packages: WeasyPrint (the PDF summaries) needs Pango and HarfBuzz,\n"
+            "  SAML sign-in needs xmlsec1, the demo's sign-in provider needs Node.js and npm.\n"
             f"  Debian/Ubuntu: sudo apt-get install {' '.join(missing_packages())}\n"
-            "  macOS: brew install pango"
+            "  macOS: brew install pango libxmlsec1 node"
         )
     try:
         import ensurepip  # noqa: F401

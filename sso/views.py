@@ -6,18 +6,20 @@ import logging
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from joserfc.errors import JoseError
 
 from participants.audit import client_ip
 
-from . import oidc
+from . import oidc, saml
 from .models import IdentityProvider, SignInEvent
 from .services import SignInRefused, Vouched, provider_sign_in, sign_in_event_write, sign_in_refuse
 from .session import SSO_PROVIDER_KEY, session_start, signed_in_organisation
@@ -27,6 +29,9 @@ SSO_NEXT_KEY = "sso_next"
 # The provider a sign-in was started with: the callback is one URL for every provider (the
 # one each provider registers), and only the provider this browser went to may answer it.
 SSO_PENDING_KEY = "sso_pending_provider"
+# The id of the SAML authentication request this browser was sent to the provider with: the
+# only response the assertion consumer service takes is the answer to it, once.
+SAML_REQUEST_KEY = "sso_saml_request"
 BACKEND = "participants.auth.UsernameOrEmailBackend"
 
 
@@ -73,9 +78,7 @@ def start(request, pk):
     request.session[SSO_NEXT_KEY] = _safe_next(request, request.GET.get("next"))
     request.session[SSO_PENDING_KEY] = provider.pk
     if provider.protocol == IdentityProvider.Protocol.SAML:
-        from . import saml
-
-        return saml.start(request, provider)
+        return _saml_start(request, provider)
     callback = request.build_absolute_uri(reverse("sso_oidc_callback"))
     try:
         return oidc.client_for(provider).authorize_redirect(request, callback)
@@ -128,6 +131,77 @@ def oidc_callback(request):
             SignInRefused("provider_error", detail=f"{type(exc).__name__}: {exc}"),
         )
     return complete(request, _vouched_from_claims(provider, claims))
+
+
+def _saml_start(request, provider):
+    try:
+        request_id, location = saml.authn_request(request, provider)
+    except (requests.RequestException, saml.ProviderMisconfigured) as exc:
+        refused = SignInRefused("provider_error", detail=f"start: {exc}"[:500])
+        sign_in_refuse(provider=provider, refused=refused, context=_context(request))
+        return refused_page(request, refused, provider, status=502)
+    request.session[SAML_REQUEST_KEY] = request_id
+    return HttpResponseRedirect(location)
+
+
+@require_GET
+def saml_metadata(request):
+    """Our service provider's metadata, which an organisation registers at its provider."""
+    return HttpResponse(saml.metadata_xml(request), content_type="application/samlmetadata+xml")
+
+
+@csrf_exempt  # the provider's page posts here; the answer must name this browser's request
+@require_POST
+def saml_acs(request):
+    """The assertion consumer service: the provider's signed answer, posted by the browser."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES and not request.POST.get("again"):
+        # A provider on another site posts here without our session cookie (SameSite=Lax):
+        # post the same answer once more from our own page, which the cookie comes with.
+        return render(
+            request,
+            "sso/saml_continue.html",
+            {
+                "saml_response": request.POST.get("SAMLResponse", ""),
+                "relay_state": request.POST.get("RelayState", ""),
+            },
+        )
+    provider = IdentityProvider.objects.filter(
+        pk=request.session.get(SSO_PENDING_KEY),
+        is_active=True,
+        protocol=IdentityProvider.Protocol.SAML,
+    ).first()
+    request_id = request.session.pop(SAML_REQUEST_KEY, None)
+    if provider is None or request_id is None:  # no sign-in started here, or already answered
+        return _refuse(
+            request, provider, SignInRefused("replayed", detail="no pending SAML request")
+        )
+    posted = request.POST.get("SAMLResponse", "")
+    if not posted:
+        return _refuse(request, provider, SignInRefused("bad_response", detail="no SAMLResponse"))
+    try:
+        client, idp = saml.client_for(request, provider)
+    except (requests.RequestException, saml.ProviderMisconfigured) as exc:
+        return _refuse(request, provider, SignInRefused("provider_error", detail=f"acs: {exc}"))
+    try:
+        response = client.parse_authn_request_response(
+            posted, saml.BINDING_HTTP_POST, outstanding={request_id: "/"}
+        )
+    except saml.StatusError as exc:
+        return _refuse(
+            request, provider, SignInRefused("provider_error", detail=f"status: {exc}"[:500])
+        )
+    except saml.UnsolicitedResponse as exc:
+        return _refuse(request, provider, SignInRefused("replayed", detail=f"unsolicited: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - pysaml2 refuses a bad response in many ways
+        return _refuse(
+            request,
+            provider,
+            SignInRefused("bad_response", detail=f"{type(exc).__name__}: {exc}"[:500]),
+        )
+    problem = saml.response_problem(response, idp)
+    if problem:
+        return _refuse(request, provider, SignInRefused("bad_response", detail=problem))
+    return complete(request, saml.vouched_from_response(provider, response))
 
 
 def _claim_values(value) -> list[str]:

@@ -6,6 +6,8 @@
  *    says so when it is too long, before the server refuses it.
  * 3. Parts of a form shown only for one answer (data-show-when="name=value") are hidden
  *    until that answer is chosen.
+ * 4. A form marked data-autosubmit (the SAML answer posted once more from our own page) is
+ *    sent at once; without JavaScript its button does the same.
  */
 (function () {
   "use strict";
@@ -70,6 +72,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-limit]").forEach(function (field) { new Limit(field); });
     document.querySelectorAll("[data-show-when]").forEach(showWhen);
+    var auto = document.querySelector("form[data-autosubmit]");
+    if (auto) { auto.submit(); return; }
     focusFirst();
   });
 })();

@@ -349,7 +349,7 @@ PUBLIC_OR_RELATIVE = {
     "relatives_summary_pdf",
     # Signing in through an organisation's identity provider happens before anyone is
     # signed in; a callback nobody started is refused with the sign-in page's own 403.
-    "sso_start", "sso_oidc_callback",
+    "sso_start", "sso_oidc_callback", "sso_saml_metadata", "sso_saml_acs",
 }  # fmt: skip
 
 

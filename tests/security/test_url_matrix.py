@@ -85,6 +85,9 @@ MATRIX = {
     # Sign-in through an identity provider: no such provider; a callback nobody started.
     "sso_start":                  ("-",         "404 404 404 404 404 404 404 404 404 404"),
     "sso_oidc_callback":          ("-",         "403 403 403 403 403 403 403 403 403 403"),
+    # SAML: our service provider's metadata is public; the provider's answer is posted.
+    "sso_saml_metadata":          ("-",         "200 200 200 200 200 200 200 200 200 200"),
+    "sso_saml_acs":               ("-",         "405 405 405 405 405 405 405 405 405 405"),
     # The second factor: nobody here has one pending; a relative could set one up (harmless).
     "otp_verify":                 ("-",         "302 302 302 302 302 302 302 302 302 302"),
     "otp_setup":                  ("-",         "200 200 200 200 200 200 200 200 200 302"),
@@ -190,7 +193,9 @@ MATRIX = {
 # fmt: on
 # Anyone may post to these (signing out, choosing the language, the FHIR token endpoint,
 # which checks the client's own credentials): nothing to refuse.
-OPEN_POSTS = {"logout", "set_language", "fhir:token"}
+# Posts anyone may send: the SAML answer is refused (403) unless it answers this browser's
+# own sign-in (tests/sso/test_saml_hostile.py).
+OPEN_POSTS = {"logout", "set_language", "fhir:token", "sso_saml_acs"}
 
 
 # --- The world the URLs point at ---

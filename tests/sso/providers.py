@@ -286,3 +286,105 @@ class HostileOidcProvider:
                 )
 
         return Handler
+
+
+class SamlIdp:
+    """pysaml2's identity provider (tests/sso/saml_idp.py) as its own process on a loopback
+    port: signed assertions, its users in a JSON file read at every sign-in, and a mode file
+    that makes it lie in one way (see that module)."""
+
+    SCRIPT = Path(__file__).resolve().parent / "saml_idp.py"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.entity_id = f"{self.base}/metadata"
+        self.users_file = workdir / "users.json"
+        self.mode_file = workdir / "mode"
+        self.users: dict = {}
+        self._save()
+        self.set_mode("good")
+        self.process = None
+
+    def _save(self):
+        self.users_file.write_text(json.dumps(self.users))
+
+    def set_user(self, login: str, *, password: str = "pw", **claims):
+        self.users[login] = {"password": password, "claims": claims}
+        self._save()
+
+    def set_mode(self, mode: str):
+        self.mode_file.write_text(mode)
+
+    def metadata(self) -> str:
+        return requests.get(f"{self.base}/metadata", timeout=5).text
+
+    def start(self):
+        import sys
+
+        if not shutil.which("xmlsec1"):
+            unavailable("xmlsec1 is not installed: pysaml2 signs and checks with it")
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "WORKDIR": str(self.workdir),
+            "USERS_FILE": str(self.users_file),
+            "MODE_FILE": str(self.mode_file),
+        }
+        self.log = open(self.workdir / "idp.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, str(self.SCRIPT)], env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if requests.get(f"{self.base}/metadata", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        log = (self.workdir / "idp.log").read_text()[-2000:]
+        raise AssertionError(f"the SAML test provider did not start:\n{log}")
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+@contextlib.contextmanager
+def saml_idp(workdir: Path):
+    idp = SamlIdp(workdir).start()
+    try:
+        yield idp
+    finally:
+        idp.stop()
+
+
+def saml_sign_in_at_provider(
+    redirect_url: str, *, login: str, password: str = "pw", siths: bool = True
+) -> dict:
+    """Walk the SAML provider's sign-in page and return the form it has the browser post back
+    (action, SAMLResponse, RelayState)."""
+    import re
+
+    session = requests.Session()
+    page = session.get(redirect_url, timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    key = re.search(r'name="key" value="([^"]+)"', page.text).group(1)
+    form = {"key": key, "login": login, "password": password}
+    if siths:
+        form["siths"] = "1"
+    answer = session.post(urllib.parse.urljoin(redirect_url, "/login"), data=form, timeout=10)
+    assert answer.status_code == 200, answer.text[:500]
+    found = dict(re.findall(r'name="(SAMLResponse|RelayState)" value="([^"]*)"', answer.text))
+    found["action"] = re.search(r'<form id="back" method="post" action="([^"]+)"', answer.text)[1]
+    return found
