@@ -165,7 +165,7 @@ def _oauth_error(status: int, error: str, description: str) -> JsonResponse:
 
 
 def _client_by_id(client_id: str) -> SystemClient | None:
-    if not client_id or len(client_id) > 64:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
         return None
     return (
         SystemClient.objects.select_related("organisation")

@@ -60,6 +60,9 @@ def api_view(view):
             return operation_outcome(405, "This API only reads (GET).", "not-supported")
         if request.GET.get("_format", "json") not in JSON_FORMATS:
             return operation_outcome(406, "Only JSON (application/fhir+json).", "not-supported")
+        if any("\x00" in part for key, values in request.GET.lists() for part in [key, *values]):
+            # PostgreSQL cannot hold a NUL in a string: refused here, not by the database.
+            return operation_outcome(400, "A parameter holds a NUL character.")
         try:
             return view(request, *args, **kwargs)
         except AuthError as error:

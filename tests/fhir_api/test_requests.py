@@ -8,6 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fhir_api.codes import PERSONNUMMER
+from fhir_api.resources import TYPES
+from fhir_api.views import GENERIC_PARAMS
 from meetings.models import Meeting
 from participants.models import AccessLog
 
@@ -56,15 +59,61 @@ def test_bad_requests_get_an_operation_outcome(fhir_world):
     assert response.json()["resourceType"] == "OperationOutcome"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(
-    name=st.sampled_from(["date", "_lastUpdated", "patient", "status", "_count", "_id"]),
-    value=st.text(max_size=30),
-)
-def test_no_value_makes_a_500(fhir_world, name, value):
+# Values that have made servers fail: dates past the year 9999 (the day after overflows),
+# offsets past PostgreSQL's bigint, a NUL (PostgreSQL refuses it in a string), broken
+# references and token systems, and text a date parser or an int() may choke on.
+HOSTILE = [
+    "", ",", "x", "-1", "0", "99999999999999999999999", "1e10", "NaN", "Patient/", "/",
+    "a/b/c", "Organization/abc", "ge", "eq9999-12-31", "lt0001-01-01", "2026-02-30",
+    "2026-01-01T25:00Z", "2026-01-01T10:00+25:00", "\x00", "é\u202e", "|", "x|y|z",
+    f"{PERSONNUMMER}|", "decision-", "meeting-1", "*" * 300,
+]  # fmt: skip
+
+SEARCHES = [
+    (name, param)
+    for name, rtype in TYPES.items()
+    for param in sorted(set(rtype.param_names) | GENERIC_PARAMS)
+]
+
+
+def test_hostile_values_of_every_parameter_get_a_4xx_not_a_500(fhir_world):
+    """A table: every search parameter of every type with each hostile value (a 500
+    raises here, through the test client). A few hundred requests."""
     http = bearer(make_client(fhir_world.marea.home_help))
-    response = http.get("/fhir/R4/CarePlan", {name: value})
-    assert response.status_code in (200, 400, 404), (name, value, response.content[:300])
+    for index, (name, param) in enumerate(SEARCHES):
+        # Each parameter gets a third of the table, and every value meets every kind of
+        # parameter (the rotation), to keep the run short.
+        for value in HOSTILE[index % 3 :: 3]:
+            response = http.get(f"/fhir/R4/{name}", {param: value})
+            allowed = (406,) if param == "_format" else (200, 400, 404)
+            assert response.status_code in allowed, (name, param, value, response.status_code)
+            if response.status_code != 200:
+                assert response.json()["resourceType"] == "OperationOutcome", (name, param)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    search=st.sampled_from(SEARCHES),
+    value=st.one_of(st.sampled_from(HOSTILE), st.text(max_size=30)),
+    modifier=st.sampled_from(["", "", ":exact", ":missing", ":not"]),
+)
+def test_no_value_makes_a_500(fhir_world, search, value, modifier):
+    name, param = search
+    http = bearer(make_client(fhir_world.marea.home_help))
+    response = http.get(f"/fhir/R4/{name}", {param + modifier: value})
+    assert response.status_code in (200, 400, 404, 406), (name, param, value, response.content)
+    assert response.json()["resourceType"] in ("Bundle", "OperationOutcome")
+
+
+def test_hostile_ids_get_a_404_not_a_500(fhir_world):
+    http = bearer(make_client(fhir_world.marea.home_help))
+    for name in TYPES:
+        for ident in ["0", "-", ".", "person-", "meeting-0", "decision-1.5", "x" * 64,
+                      "checkpoint-99999999999999999999"]:  # fmt: skip
+            for path in (ident, f"{ident}/_history", f"{ident}/_history/x"):
+                response = http.get(f"/fhir/R4/{name}/{path}")
+                assert response.status_code == 404, (name, path)
+                assert response.json()["resourceType"] == "OperationOutcome"
 
 
 def test_conditional_read_with_the_etag(fhir_world):
