@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 
 from participants import audit
@@ -155,8 +156,9 @@ def read(request, resource_type: str, ident: str):
     if _not_modified(request, etag):
         return HttpResponse(status=304, headers={"ETag": etag})
     headers = {"ETag": etag}
-    if "lastUpdated" in resource["meta"]:
-        headers["Last-Modified"] = resource["meta"]["lastUpdated"]
+    updated = getattr(obj, "last_updated", None)
+    if updated is not None:
+        headers["Last-Modified"] = http_date(updated.timestamp())  # RFC 9110, not ISO 8601
     return fhir_response(resource, headers=headers)
 
 

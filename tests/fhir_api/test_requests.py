@@ -1,6 +1,8 @@
 """Requests to the API: bad input is a 4xx OperationOutcome, never a 500; conditional
 reads; the browser session of staff; query counts that do not grow with the page size."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -122,6 +124,11 @@ def test_conditional_read_with_the_etag(fhir_world):
     first = http.get(url)
     etag = first["ETag"]
     assert etag == f'W/"{first.json()["meta"]["versionId"]}"'
+    # Last-Modified is an HTTP date, the same instant as meta.lastUpdated (to the second).
+    from email.utils import parsedate_to_datetime
+
+    last_updated = dt.datetime.fromisoformat(first.json()["meta"]["lastUpdated"])
+    assert parsedate_to_datetime(first["Last-Modified"]) == last_updated.replace(microsecond=0)
     again = http.get(url, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again["ETag"] == etag
     # A new status report changes the plan: a new version, the old ETag no longer matches.
