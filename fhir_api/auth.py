@@ -143,14 +143,14 @@ def covered(scope: str, client: SystemClient) -> bool:
     return False
 
 
-def issue_token(client: SystemClient, scopes: list[str]) -> str:
+def issue_token(client: SystemClient, scopes: list[str], seconds: int = TOKEN_SECONDS) -> str:
     now = int(time.time())
     claims = {
         "iss": settings.SITE_URL,
         "sub": client.client_id,
         "aud": api_base(),
         "iat": now,
-        "exp": now + TOKEN_SECONDS,
+        "exp": now + seconds,
         "scope": " ".join(scopes),
         "jti": secrets.token_hex(12),
     }
