@@ -143,14 +143,14 @@ def covered(scope: str, client: SystemClient) -> bool:
     return False
 
 
-def issue_token(client: SystemClient, scopes: list[str]) -> str:
+def issue_token(client: SystemClient, scopes: list[str], seconds: int = TOKEN_SECONDS) -> str:
     now = int(time.time())
     claims = {
         "iss": settings.SITE_URL,
         "sub": client.client_id,
         "aud": api_base(),
         "iat": now,
-        "exp": now + TOKEN_SECONDS,
+        "exp": now + seconds,
         "scope": " ".join(scopes),
         "jti": secrets.token_hex(12),
     }
@@ -165,7 +165,7 @@ def _oauth_error(status: int, error: str, description: str) -> JsonResponse:
 
 
 def _client_by_id(client_id: str) -> SystemClient | None:
-    if not client_id or len(client_id) > 64:
+    if not client_id or len(client_id) > 64 or "\x00" in client_id:
         return None
     return (
         SystemClient.objects.select_related("organisation")

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 MAX_COUNT = 100
 DEFAULT_COUNT = 20
+# Far beyond any list the API holds, and well inside PostgreSQL's bigint (OFFSET/LIMIT).
+MAX_OFFSET = 10_000_000
 
 
 class FhirError(Exception):
@@ -50,7 +52,8 @@ def date_range(name: str, value: str) -> tuple[str, dt.datetime, dt.datetime]:
                 end = timezone.make_aware(dt.datetime(year + month // 12, month % 12 + 1, 1))
             else:
                 end = timezone.make_aware(dt.datetime(year + 1, 1, 1))
-    except ValueError:
+    except (ValueError, OverflowError):
+        # OverflowError: the day after 9999-12-31 is beyond what a date can hold.
         raise FhirError(400, f"{name}: '{value}' is not a valid date.") from None
     return prefix, start, end
 
@@ -106,4 +109,6 @@ def paging(params) -> tuple[int, int]:
         raise FhirError(400, "_count and _offset must be whole numbers.") from None
     if count < 1 or offset < 0:
         raise FhirError(400, "_count must be at least 1 and _offset at least 0.")
+    if offset > MAX_OFFSET:
+        raise FhirError(400, f"_offset must be at most {MAX_OFFSET}.")
     return min(count, MAX_COUNT), offset

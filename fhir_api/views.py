@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import http_date
 from django.views.decorators.cache import never_cache
 
 from participants import audit
@@ -60,6 +61,9 @@ def api_view(view):
             return operation_outcome(405, "This API only reads (GET).", "not-supported")
         if request.GET.get("_format", "json") not in JSON_FORMATS:
             return operation_outcome(406, "Only JSON (application/fhir+json).", "not-supported")
+        if any("\x00" in part for key, values in request.GET.lists() for part in [key, *values]):
+            # PostgreSQL cannot hold a NUL in a string: refused here, not by the database.
+            return operation_outcome(400, "A parameter holds a NUL character.")
         try:
             return view(request, *args, **kwargs)
         except AuthError as error:
@@ -152,8 +156,9 @@ def read(request, resource_type: str, ident: str):
     if _not_modified(request, etag):
         return HttpResponse(status=304, headers={"ETag": etag})
     headers = {"ETag": etag}
-    if "lastUpdated" in resource["meta"]:
-        headers["Last-Modified"] = resource["meta"]["lastUpdated"]
+    updated = getattr(obj, "last_updated", None)
+    if updated is not None:
+        headers["Last-Modified"] = http_date(updated.timestamp())  # RFC 9110, not ISO 8601
     return fhir_response(resource, headers=headers)
 
 

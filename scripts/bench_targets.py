@@ -56,6 +56,7 @@ def targets(only: list[str] | None = None) -> tuple[dict[str, tuple[str, str]], 
     _add_optional(pages, "meeting", "meeting_detail", {"pk": meeting.pk}, "nurse")
     _add_optional(pages, "followup", "followup:meeting", {"pk": meeting.pk}, "nurse")
     _add_optional(pages, "dashboard", "reports:dashboard", {}, "manager")
+    _add_record_system_search(pages, cookies, nurse)
     if only:
         unknown = set(only) - set(pages)
         if unknown:
@@ -73,6 +74,36 @@ def targets(only: list[str] | None = None) -> tuple[dict[str, tuple[str, str]], 
     scopes = warm_dashboards()
     print(f"bench dashboards_warmed scopes={scopes} seconds={time.monotonic() - started:.1f}")
     return pages, cookies
+
+
+def _add_record_system_search(pages, cookies, nurse) -> None:
+    """The FHIR API (issue 21): the record system of the nurse's organisation (which serves
+    every person of the large area) asks for a page of 50 care plans, signed in as SMART
+    Backend Services gives it a token: the search, its access rule, the rendering of 50
+    plans with their decisions and agreements, and the access-log row naming 50 persons."""
+    try:
+        from fhir_api.auth import issue_token
+    except ImportError:
+        print("bench fhir_careplans not measured: no FHIR API")
+        return
+    from participants.models import SystemClient
+    from participants.selectors import active_memberships
+
+    organisation = active_memberships(nurse)[0].organisation
+    client, _created = SystemClient.objects.update_or_create(
+        client_id="bench-record-system",
+        defaults={
+            "name": "Bench record system",
+            "organisation": organisation,
+            "scopes": "system/CarePlan.read",
+            "is_active": True,
+        },
+    )
+    # Longer than a real token's five minutes: it must last through the whole run.
+    token = issue_token(client, ["system/CarePlan.read"], seconds=4 * 3600)
+    cookies["record_system"] = f"Bearer {token}"
+    path = reverse("fhir:search", kwargs={"resource_type": "CarePlan"})
+    pages["fhir_careplans"] = (f"{path}?_count=50", "record_system")
 
 
 def _add_optional(pages, name, url_name, kwargs, who):

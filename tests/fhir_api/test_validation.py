@@ -1,10 +1,16 @@
-"""Every resource the API returns validates with the fhir.resources R4B models, and the
-invariants the API relies on hold (FHIRPath, fhirpathpy): a walk over the whole demo area
-(manage.py seed_demo) as a record system of every organisation, page by page."""
+"""Every resource the API returns validates with the fhir.resources R4B models and with
+fhirclient's R4 (4.0.1) models, and the invariants the API relies on hold (FHIRPath,
+fhirpathpy): a walk over the whole demo area (manage.py seed_demo) as a record system of
+every organisation, page by page. Where R4 and R4B differ for the types we return is
+checked too (the README says what the answer is)."""
+
+import importlib
+import typing
 
 import pytest
 from django.core.management import call_command
 from fhir.resources.R4B import get_fhir_model_class
+from fhirclient.models.fhirabstractbase import FHIRAbstractBase, FHIRValidationError
 from fhirpathpy import evaluate
 from fhirpathpy.models import models
 
@@ -82,6 +88,12 @@ def walk(http, resource_type: str) -> list[dict]:
     return found
 
 
+def r4_model(kind: str) -> type[FHIRAbstractBase]:
+    """fhirclient's model of `kind`: FHIR R4 4.0.1, strict (an unknown or mistyped element,
+    or a missing required one, is an error)."""
+    return getattr(importlib.import_module(f"fhirclient.models.{kind.lower()}"), kind)
+
+
 def check(resource: dict) -> list[str]:
     kind = resource["resourceType"]
     problems = []
@@ -89,6 +101,10 @@ def check(resource: dict) -> list[str]:
         get_fhir_model_class(kind).model_validate(resource)
     except Exception as exc:  # noqa: BLE001 - the message is the finding
         problems.append(f"{kind}/{resource['id']}: {exc}")
+    try:
+        r4_model(kind)(resource, strict=True)
+    except FHIRValidationError as exc:
+        problems.append(f"{kind}/{resource['id']} (R4): {exc}")
     for expression in INVARIANTS["*"] + INVARIANTS.get(kind, []):
         if evaluate(resource, expression, model=models["r4"]) not in ([True], []):
             problems.append(f"{kind}/{resource['id']}: {expression}")
@@ -149,3 +165,93 @@ def test_the_checks_find_what_is_wrong():
     assert any("cpl-3" in p or "reference.empty()" in p for p in check(plan))
     patient = {"resourceType": "Patient", "id": "1", "meta": {"versionId": "a"}, "birthDate": "1"}
     assert check(patient)
+
+
+# --- R4 and R4B, for what we return ---
+
+
+def _r4_elements(model) -> dict:
+    instance = model.__new__(model)
+    model.__init__(instance, strict=False)
+    return {
+        json_name: (kind, bool(is_list), bool(required and not one_of_many))
+        for _name, json_name, kind, is_list, one_of_many, required in instance.elementProperties()
+    }
+
+
+def _r4b_elements(model) -> dict:
+    found = {}
+    for name, info in model.model_fields.items():
+        json_name = info.alias or name
+        if json_name.startswith("_") or json_name in ("resourceType", "fhir_comments"):
+            continue
+        extra = info.json_schema_extra or {}
+        found[json_name] = (
+            info.annotation,
+            info.is_required() or bool(extra.get("element_required")),
+        )
+    return found
+
+
+def _r4b_inner(annotation):
+    """(the model class inside an annotation, whether it is a list)."""
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation, False
+    is_list = typing.get_origin(annotation) is list
+    for arg in args:
+        inner, inner_list = _r4b_inner(arg)
+        if isinstance(inner, type):
+            return inner, is_list or inner_list
+    return None, is_list
+
+
+def r4_r4b_differences(kind: str) -> list[str]:
+    """Elements, cardinality and types of `kind` and its backbone elements that differ
+    between fhirclient's R4 models and fhir.resources' R4B models."""
+    differences, seen = [], set()
+
+    def compare(path, r4, r4b):
+        if (r4, r4b) in seen:
+            return
+        seen.add((r4, r4b))
+        left, right = _r4_elements(r4), _r4b_elements(r4b)
+        for name in sorted(set(left) | set(right)):
+            if name not in right or name not in left:
+                differences.append(f"{path}.{name} only in {'R4' if name in left else 'R4B'}")
+                continue
+            kind_r4, list_r4, required_r4 = left[name]
+            annotation, required_r4b = right[name]
+            inner, list_r4b = _r4b_inner(annotation)
+            if (list_r4, required_r4) != (list_r4b, required_r4b):
+                differences.append(f"{path}.{name} cardinality")
+            if inner is not None and inner.__name__.endswith("Type"):
+                try:  # fhir.resources names a model by a placeholder: "<Model>Type"
+                    inner = get_fhir_model_class(inner.__name__[:-4])
+                except (KeyError, ValueError):
+                    inner = None
+            if isinstance(kind_r4, type) and issubclass(kind_r4, FHIRAbstractBase) and inner:
+                same = kind_r4.__name__ == inner.__name__ or (kind_r4.__name__, inner.__name__) == (
+                    "FHIRReference",
+                    "Reference",
+                )
+                if not same:
+                    differences.append(f"{path}.{name} type {kind_r4.__name__}/{inner.__name__}")
+                if kind_r4.__module__ == r4.__module__:  # a backbone element of this type
+                    compare(f"{path}.{name}", kind_r4, inner)
+
+    compare(kind, r4_model(kind), get_fhir_model_class(kind))
+    return differences
+
+
+def test_r4_and_r4b_agree_on_every_element_we_return():
+    """The README's claim: for the types the API returns, R4B changed no element, no
+    cardinality and no type (R4B's changes are elsewhere: subscriptions, medication
+    definitions, evidence). fhirVersion says 4.0.1 all the same."""
+    kinds = [*TYPES, "Bundle", "OperationOutcome", "CapabilityStatement"]
+    assert {kind: r4_r4b_differences(kind) for kind in kinds} == {kind: [] for kind in kinds}
+    # The comparison finds a change where R4B made one: canonical became a type of
+    # ActivityDefinition.subject[x].
+    assert r4_r4b_differences("ActivityDefinition") == [
+        "ActivityDefinition.subjectCanonical only in R4B"
+    ]
