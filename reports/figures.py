@@ -27,7 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import (
     Exists,
     OuterRef,
@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from meetings.choices import REASON_GROUPS, DecisionCategory, RaisedBy, Reason
 from meetings.models import Meeting, Participant
 from participants.models import Organisation, Role
+from vom.replica import reports_alias
 
 from .costs import MUNICIPAL, REGION, CostModel, side_of
 
@@ -246,7 +247,8 @@ def compute(
     Added up from the stored month tallies (`reports.tallies`), which carry the persons
     behind each cell, so every report can be suppressed; `persons` is kept for callers.
     """
-    with transaction.atomic():
+    # On the replica inside `vom.replica.report_reads()`: one transaction, one snapshot.
+    with transaction.atomic(using=reports_alias()):
         return _compute(period, organisation, cost_model or CostModel.load(), persons)
 
 
@@ -256,11 +258,12 @@ def compute(
 REPORT_WORK_MEM = "32MB"
 
 
-def without_jit() -> None:
+def without_jit(using: str = DEFAULT_DB_ALIAS) -> None:
     """PostgreSQL compiles queries it estimates as expensive (JIT). For these aggregates the
     compiling took longer than the query itself (about 3 s of 3.5 s over 200,000 meetings),
     so it is switched off for the report's transaction, which is also given enough memory
-    to group in memory. Both end with the transaction."""
+    to group in memory. Both end with the transaction (of the connection `using`)."""
+    connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # set_config(..., true) is SET LOCAL; one statement for both.
