@@ -12,13 +12,16 @@ replica, show the old one until the replica is more than REPLICA_MAX_LAG_SECONDS
 """
 
 import json
+import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import psycopg2
 import pytest
 
+from .measures import record
 from .notify_support import (
     BASE_DIR,
     Browser,
@@ -202,12 +205,66 @@ def test_reports_read_the_replica_and_the_primary_when_it_falls_behind(replicate
     assert AFTER in export and BEFORE not in export
     assert _exports_logged(replicated, replicated.primary.url()) == exports + 2
 
+    record(f"replica fallback dashboard_ms={_ms(swedish.timings_ms[-2:-1])} (past the limit)")
+
     # Replaying again: caught up, back on the replica, nothing to say.
     _one(replicated.replica.url(), "SELECT pg_wal_replay_resume()")
     assert wait_until(lambda: _name_on(replicated.replica.url(), replicated) == AFTER, 30)
     head, figures = _dashboard(swedish)
     assert AFTER in figures
     assert "report-replica-behind" not in head
+
+
+def _ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"{statistics.median(ordered):.0f}/{ordered[-1]:.0f}"
+
+
+def test_how_closely_the_replica_follows(replicated):
+    """Figures for the README (median/max, no goal asserted): how soon a commit on the
+    primary is readable on the replica, what the choice of the replica costs a report, and
+    a dashboard and a meeting export served from it."""
+    visible = []
+    for i in range(10):
+        name = f"Solhöjdens vårdcentral ({i})"
+        started = time.monotonic()
+        _rename(replicated, name)
+        assert wait_until(lambda n=name: _name_on(replicated.replica.url(), replicated) == n,
+                          10, 0.005)  # fmt: skip
+        visible.append((time.monotonic() - started) * 1000)
+    check = []
+    with (
+        psycopg2.connect(replicated.primary.url()) as primary,
+        psycopg2.connect(replicated.replica.url()) as standby,
+    ):
+        primary.autocommit = standby.autocommit = True
+        for _ in range(20):
+            started = time.monotonic()
+            with primary.cursor() as cursor:
+                cursor.execute("SELECT pg_current_wal_lsn()::text")
+                lsn = cursor.fetchone()[0]
+            with standby.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn() >= %s::pg_lsn,"
+                    " clock_timestamp() - pg_last_xact_replay_timestamp()",
+                    [lsn],
+                )
+                cursor.fetchone()
+            check.append((time.monotonic() - started) * 1000)
+    primary.close()
+    standby.close()
+    browser = replicated.browser()
+    for _ in range(5):
+        head, _figures = _dashboard(browser)
+        assert "report-replica-behind" not in head
+    dashboards = browser.timings_ms[-5:]
+    for _ in range(5):
+        _meetings_csv(browser)
+    exports = browser.timings_ms[-5:]
+    record(
+        f"replica visible_ms={_ms(visible)} check_ms={_ms(check)} "
+        f"dashboard_ms={_ms(dashboards)} export_ms={_ms(exports)} (median/max)"
+    )
 
 
 def test_a_replica_that_cannot_be_reached_sends_reports_to_the_primary(replicated):
