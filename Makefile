@@ -6,7 +6,7 @@ PORT ?= 8000
 export PORT
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test faults lint check-system install translations worker beat bench e2e clean messages
+.PHONY: run test faults replica lint check-system install translations worker beat bench e2e clean messages
 
 check-system:
 	@$(PYTHON) scripts/check_system.py
@@ -50,7 +50,7 @@ test: install translations lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py check
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(TEST_ENV) $(BIN)/python -m pytest -m "not faults" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -m "not faults and not replica" $(PYTEST_ARGS)
 
 # The fault matrix (tests marked `faults`): its own redis-server and PostgreSQL cluster on
 # loopback, gunicorn, Celery workers with beat, an SMTP server; one line per fault.
@@ -58,6 +58,13 @@ test: install translations lint
 faults: install translations
 	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(TEST_ENV) $(BIN)/python -m pytest -m faults -p no:logging $(PYTEST_ARGS)
+
+# Reports on a streaming replica (tests marked `replica`, about 2 minutes): a primary and a
+# replica PostgreSQL cluster of the test's own on loopback (initdb and pg_basebackup as the
+# postgres user through runuser, so root), the primary migrated and seeded, gunicorn.
+replica: install translations
+	$(TEST_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(TEST_ENV) $(BIN)/python -m pytest -m replica -p no:logging $(PYTEST_ARGS)
 
 # Developer helper: refresh the message catalogue after changing strings (needs GNU gettext).
 messages: install

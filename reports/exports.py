@@ -35,6 +35,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from meetings.choices import AbsenceReason, MeetingKind, RaisedBy, Reason, Urgency
 from meetings.models import Agreement, Decision, Meeting, MeetingReason, Participant, ReadReceipt
 from participants.models import Organisation, Role
+from vom.replica import reports_alias
 from vom.textsafety import neutralise
 
 from .costs import MUNICIPAL, CostModel, side_of
@@ -363,8 +364,10 @@ def meeting_rows(
     remote_modes = (Participant.Mode.VIDEO, Participant.Mode.PHONE)
     ended_states = (Meeting.State.CANCELLED, Meeting.State.DECLINED)
     yield meeting_columns()
-    with transaction.atomic():
-        without_jit()
+    # Inside `vom.replica.report_reads()` (vom.replica.streamed): on the replica.
+    using = reports_alias()
+    with transaction.atomic(using=using):
+        without_jit(using)
         rows = _export_queryset(meetings, organisation).iterator(chunk_size=chunk_size)
         for chunk in _chunks(rows, chunk_size):
             ids = [m.pk for m in chunk]

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_lazy as _
 from meetings.choices import REASON_GROUPS, AbsenceReason, DecisionCategory, RaisedBy, Reason
 from meetings.models import Meeting, Participant
 from participants.models import Organisation, Role
+from vom.replica import reports_alias
 
 from .costs import MUNICIPAL, REGION, CostModel, side_of
 from .tables import (  # noqa: F401 - the report's shape, named here for its readers
@@ -111,7 +112,8 @@ def compute(
     Added up from the stored month tallies (`reports.tallies`), which carry the persons
     behind each cell, so every report can be suppressed; `persons` is kept for callers.
     """
-    with transaction.atomic():
+    # On the replica inside `vom.replica.report_reads()`: one transaction, one snapshot.
+    with transaction.atomic(using=reports_alias()):
         return _compute(period, organisation, cost_model or CostModel.load(), persons)
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -185,11 +185,13 @@ ATTENDANCE_ORDER = [
 REPORT_WORK_MEM = "32MB"
 
 
-def without_jit() -> None:
+def without_jit(using: str = DEFAULT_DB_ALIAS) -> None:
     """PostgreSQL compiles queries it estimates as expensive (JIT). For these aggregates the
     compiling took longer than the query itself (about 3 s of 3.5 s over 200,000 meetings),
     so it is switched off for the report's transaction, which is also given enough memory
-    to group in memory. Both end with the transaction."""
+    to group in memory. Both end with the transaction (of the connection `using`: the
+    replica's for a report read there, vom/replica.py)."""
+    connection = connections[using]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # set_config(..., true) is SET LOCAL; one statement for both.

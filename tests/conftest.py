@@ -304,9 +304,14 @@ def meeting_in(marea):
 
 
 def pytest_terminal_summary(terminalreporter):
+    from . import measures
     from .fault_lines import LINES
 
     if LINES:
         terminalreporter.section("fault matrix")
         for line in LINES:
             terminalreporter.write_line(str(line))
+    if measures.LINES:
+        terminalreporter.section("measured")
+        for line in measures.LINES:
+            terminalreporter.write_line(line)

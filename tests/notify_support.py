@@ -423,9 +423,21 @@ class RedisServer:
 
 class PostgresCluster:
     """A PostgreSQL cluster of the test's own (initdb as the postgres user, through
-    runuser), on its own port and socket directory, holding a copy of the test database."""
+    runuser), on its own port and socket directory, holding a copy of the test database.
 
-    def __init__(self):
+    Its pg_hba.conf lets the postgres user in without a password on loopback, for queries
+    and for replication: `PostgresCluster(standby_of=primary)` is a streaming replica of
+    `primary` (pg_basebackup -R), in recovery and open for reading (hot standby)."""
+
+    # Loopback and the cluster's own socket only; the machine's clusters allow no replication.
+    HBA = (
+        "local all all trust\n"
+        "host all all 127.0.0.1/32 trust\n"
+        "local replication all trust\n"
+        "host replication all 127.0.0.1/32 trust\n"
+    )
+
+    def __init__(self, *, standby_of: "PostgresCluster | None" = None):
         import glob
         import shutil
         import tempfile
@@ -434,13 +446,25 @@ class PostgresCluster:
         self.bin = Path(bins[-1]).parent if bins else Path(shutil.which("initdb") or "").parent
         if not (self.bin / "initdb").exists():
             conftest.unavailable("initdb is not installed")
+        if shutil.which("runuser") is None or os.geteuid() != 0:
+            conftest.unavailable("a cluster of the test's own needs root (runuser -u postgres)")
         self.dir = Path(tempfile.mkdtemp(prefix="vom-faults-pg-", dir="/tmp"))
         os.chmod(self.dir, 0o755)
         shutil.chown(self.dir, "postgres", "postgres")
         self.data = self.dir / "data"
         self.port = free_port()
-        self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                          "--auth=trust", "--no-sync", "-E", "UTF8")  # fmt: skip
+        if standby_of is None:
+            self._as_postgres(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+                              "--auth=trust", "--no-sync", "-E", "UTF8")  # fmt: skip
+            hba = self.data / "pg_hba.conf"
+            hba.write_text(self.HBA)
+            shutil.chown(hba, "postgres", "postgres")
+        else:
+            # -R writes standby.signal and primary_conninfo: the copy starts as a replica.
+            self._as_postgres(str(self.bin / "pg_basebackup"), "-h", "127.0.0.1",
+                              "-p", str(standby_of.port), "-U", "postgres", "-D",
+                              str(self.data), "-R", "-X", "stream", "--checkpoint=fast",
+                              "--no-sync")  # fmt: skip
         self.start()
 
     def _as_postgres(self, *args: str, timeout: float = 120) -> None:

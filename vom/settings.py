@@ -145,12 +145,28 @@ DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 3, minimum=2)  # libpq's lea
 DB_STATEMENT_TIMEOUT_MS = _env_int("DB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
 DB_TASK_STATEMENT_TIMEOUT_MS = _env_int("DB_TASK_STATEMENT_TIMEOUT_MS", 600_000, minimum=0)
 DB_EXPORT_STATEMENT_TIMEOUT_MS = _env_int("DB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, minimum=0)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # PostgreSQL's JIT compiles expensive plans at every execution; for this app's short
-    # OLTP queries and report aggregates it costs far more (up to 0.7 s) than it saves.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+# Reports and exports read from a streaming replica of the primary when one is given
+# (vom/replica.py), and from the primary while the replica is more than
+# REPLICA_MAX_LAG_SECONDS behind or cannot be reached. Tests use the test database for both.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+REPLICA_MAX_LAG_SECONDS = _env_int("REPLICA_MAX_LAG_SECONDS", 60, minimum=1)
+DATABASE_ROUTERS = ["vom.replica.ReportReadsRouter"]
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    if {database["ENGINE"] for database in DATABASES.values()} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica"
+        )
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL's JIT compiles expensive plans at every execution; for this app's short
+        # OLTP queries and report aggregates it costs far more (up to 0.7 s) than it saves.
+        _database.setdefault("OPTIONS", {})
+        _database["OPTIONS"]["options"] = "-c jit=off"
+        _database["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}

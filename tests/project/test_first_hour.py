@@ -117,6 +117,8 @@ def _start_with(**env) -> subprocess.CompletedProcess:
         ("SESSION_CACHE_SECONDS", "5000", "SESSION_CACHE_SECONDS must be at most 3600, got 5000"),
         ("OUTBOX_MAX_ATTEMPTS", "0", "OUTBOX_MAX_ATTEMPTS must be at least 1, got 0"),
         ("SUMMARY_RENDER_TIMEOUT", "soon", "SUMMARY_RENDER_TIMEOUT must be a whole number"),
+        ("REPLICA_MAX_LAG_SECONDS", "0", "REPLICA_MAX_LAG_SECONDS must be at least 1, got 0"),
+        ("DATABASE_REPLICA_URL", "sqlite:////tmp/vom-replica.sqlite3", "needs PostgreSQL"),
     ],
 )
 def test_a_setting_out_of_range_stops_the_start_with_a_message(name, value, says):

@@ -12,6 +12,7 @@ from participants.models import Role
 from reports import tallies
 from reports.selectors import STEERING_GROUP
 from reports.suppression import SUPPRESSED
+from vom import replica
 
 from ..factories import MembershipFactory, OrganisationFactory, RelativeFactory, UserFactory
 from ..reports_data import bulk_meetings, make_meeting, report_area, seed_000_meetings
@@ -65,6 +66,13 @@ def test_manager_sees_own_organisation_figures(rarea, people, login):
     html = response.content.decode()
     assert "3\xa0824" in html or "3 824" in html
     assert "<svg" in html and "style=" not in html
+
+
+def test_with_one_database_the_dashboard_says_nothing_of_a_replica(rarea, people, login):
+    response = _get(login, people["own"])
+    assert response.status_code == 200
+    assert response.context["reads"] == replica.ReportReads()
+    assert "report-replica-behind" not in response.content.decode()
 
 
 def test_manager_without_choosing_gets_own_organisation(rarea, people, login):
