@@ -174,6 +174,35 @@ def log_denied(request, found) -> None:
     )
 
 
+_PRESENT_SQL: dict[tuple[str, ...], str] = {}
+
+
+def parts_present(meeting: Meeting, names: tuple[str, ...]) -> frozenset[str]:
+    """Which of the meeting's parts (related names: "decisions", "private_topics", ...) hold
+    any row, in one statement of EXISTS probes on their meeting index. A page reads only
+    those: most meetings have no private topics, contributions or agreements, and each
+    empty read still cost a query built by the ORM."""
+    sql = _PRESENT_SQL.get(names)
+    if sql is None:
+        from django.db import connection
+
+        q = connection.ops.quote_name
+        probes = []
+        for name in names:
+            remote = Meeting._meta.get_field(name).remote_field
+            probes.append(
+                f"EXISTS (SELECT 1 FROM {q(remote.model._meta.db_table)}"  # noqa: S608 - names from the models
+                f" WHERE {q(remote.get_attname_column()[1])} = %s)"
+            )
+        sql = _PRESENT_SQL[names] = "SELECT " + ", ".join(probes)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meeting.pk] * len(names))
+        row = cursor.fetchone()
+    return frozenset(name for name, present in zip(names, row, strict=True) if present)
+
+
 def active_participants(meeting: Meeting) -> list[Participant]:
     return list(
         meeting.participants.filter(removed_at__isnull=True)
