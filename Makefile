@@ -37,6 +37,7 @@ TEST_ENV := SECRET_KEY=test-only-not-secret DEBUG=false
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 test: install translations lint
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run

@@ -26,7 +26,7 @@ from .models import (
     HealthCareUse,
     OutcomeMeasure,
 )
-from .services import CHECKPOINT_OFFSETS, FOLLOWUP_STATES, meeting_day
+from .rules import CHECKPOINT_OFFSETS, FOLLOWUP_STATES, meeting_day
 
 ST = DecisionStatus
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from meetings import notifications
 from meetings.models import Decision, OutboxMessage
 
+from .rules import FOLLOWUP_STATES
 from .selectors import decisions_with_status, open_decision_q
-from .services import FOLLOWUP_STATES
 
 
 def overdue_notices(*, today: dt.date | None = None, limit: int = 1000) -> int:

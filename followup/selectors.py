@@ -28,7 +28,7 @@ from meetings.selectors import (
 from participants.models import Person
 from participants.selectors import care_organisation_ids
 
-from . import services
+from . import rules
 from .models import (
     CLOSED_STATUSES,
     Checkpoint,
@@ -67,7 +67,7 @@ def is_overdue(decision: Decision, status: str | None, today: dt.date) -> bool:
 
 
 def followup_meetings_visible_to(user) -> QuerySet[Meeting]:
-    return meetings_visible_to(user).filter(state__in=services.FOLLOWUP_STATES)
+    return meetings_visible_to(user).filter(state__in=rules.FOLLOWUP_STATES)
 
 
 def open_decisions_for_user(user, *, today: dt.date | None = None) -> QuerySet[Decision]:
@@ -237,8 +237,8 @@ def followup_page(
     """Everything the follow-up page shows, in a fixed number of queries whatever the number
     of decisions and reports."""
     today = today or timezone.localdate()
-    started = meeting.state in services.FOLLOWUP_STATES
-    participating = services.participating_organisation_ids(meeting)
+    started = meeting.state in rules.FOLLOWUP_STATES
+    participating = rules.participating_organisation_ids(meeting)
     mine = care_organisation_ids(user)
     # With who completed them: the page names them (one query, not one per checkpoint).
     checkpoints = {c.kind: c for c in meeting.checkpoints.select_related("completed_by")}
@@ -284,7 +284,7 @@ def followup_page(
 
     checkpoint_rows = []
     for kind, label in Checkpoint.Kind.choices:
-        due = services.checkpoint_due_date(meeting, kind) if started else None
+        due = rules.checkpoint_due_date(meeting, kind) if started else None
         checkpoint_rows.append(
             CheckpointRow(
                 kind=kind,
@@ -294,11 +294,11 @@ def followup_page(
                 is_due=due is not None and due <= today,
             )
         )
-    follow_up_orgs = services.follow_up_organisation_ids(user, participating)
+    follow_up_orgs = rules.follow_up_organisation_ids(user, participating)
     return FollowupPage(
         meeting=meeting,
         started=started,
-        meeting_day=services.meeting_day(meeting),
+        meeting_day=rules.meeting_day(meeting),
         # The user's own organisations first: that is where they act.
         groups=sorted(groups.values(), key=lambda g: not g.is_mine),
         checkpoints=checkpoint_rows,
@@ -306,8 +306,8 @@ def followup_page(
         measures={m.timepoint: m for m in meeting.outcome_measures.select_related("entered_by")},
         can_follow_up=started and bool(follow_up_orgs),
         can_record_health_care=started
-        and bool(services.health_care_organisation_ids(user, participating)),
-        can_record_baseline=meeting.state in services.BASELINE_STATES and bool(follow_up_orgs),
+        and bool(rules.health_care_organisation_ids(user, participating)),
+        can_record_baseline=meeting.state in rules.BASELINE_STATES and bool(follow_up_orgs),
         follow_on_meetings=list(
             meetings_of_person_visible_to(user, meeting.person, team_org_ids)
             .filter(previous_meeting=meeting)

@@ -21,11 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from meetings import services as meeting_services
-from meetings.models import Decision, Meeting, Participant
+from meetings.models import Decision, Meeting
 from meetings.selectors import get_meeting_for_user
 from participants import audit
 from participants.models import AccessLog, Organisation, User
-from participants.selectors import active_memberships, care_organisation_ids
 from vom.errors import DomainError
 
 from . import scoring
@@ -36,16 +35,18 @@ from .models import (
     HealthCareUse,
     OutcomeMeasure,
 )
+from .rules import (
+    BASELINE_STATES,
+    FOLLOWUP_STATES,
+    S,
+    checkpoint_due_date,
+    follow_up_organisation_ids,
+    health_care_organisation_ids,
+    may_report_on,
+    meeting_day,
+    participating_organisation_ids,
+)
 
-S = Meeting.State
-FOLLOWUP_STATES = (S.HELD, S.CLOSED)
-# The baseline is taken the week before the meeting, once the invitations are out.
-BASELINE_STATES = (S.CONVENING, S.SCHEDULED, S.HELD, S.CLOSED)
-# The same offsets as the follow-up notices (meetings.notifications.followup_notices).
-CHECKPOINT_OFFSETS = {
-    Checkpoint.Kind.TWO_WEEKS: dt.timedelta(days=14),
-    Checkpoint.Kind.TWO_MONTHS: dt.timedelta(days=61),
-}
 MAX_HOURS_PER_WEEK = Decimal(168)
 
 STATUS_FIELDS = ["status", "date", "note"]
@@ -59,46 +60,6 @@ OUTCOME_FIELDS = [
     *scoring.EQ5D_DIMENSIONS, "eq5d_index", "eq5d_value_set", "eq5d_vas",
     *OutcomeMeasure.STAI_FIELDS, "stai6_sum",
 ]  # fmt: skip
-
-
-# --- Shared rules (the selectors use them too, so pages show only what services allow) ---
-
-
-def meeting_day(meeting: Meeting) -> dt.date | None:
-    """The day the meeting took place: its actual start, else when it was marked held."""
-    moment = meeting.actual_start or meeting.held_at
-    return timezone.localdate(moment) if moment else None
-
-
-def checkpoint_due_date(meeting: Meeting, kind: str) -> dt.date | None:
-    day = meeting_day(meeting)
-    return day + CHECKPOINT_OFFSETS[kind] if day else None
-
-
-def participating_organisation_ids(meeting: Meeting) -> frozenset[int]:
-    return frozenset(
-        Participant.objects.filter(
-            meeting=meeting, removed_at__isnull=True, organisation__isnull=False
-        ).values_list("organisation_id", flat=True)
-    )
-
-
-def follow_up_organisation_ids(user, participating: frozenset[int]) -> frozenset[int]:
-    """The user's organisations that take part in the meeting (care roles only)."""
-    return care_organisation_ids(user) & participating
-
-
-def health_care_organisation_ids(user, participating: frozenset[int]) -> frozenset[int]:
-    return frozenset(
-        m.organisation_id
-        for m in active_memberships(user)
-        if m.organisation_id in follow_up_organisation_ids(user, participating)
-        and m.organisation.principal == Organisation.Principal.REGION
-    )
-
-
-def may_report_on(user, decision: Decision) -> bool:
-    return decision.organisation_id in care_organisation_ids(user)
 
 
 def _locked_visible_meeting(actor, meeting: Meeting) -> Meeting:

@@ -24,7 +24,7 @@ from participants.selectors import (
 from participants.views import staff_required
 from vom.errors import DomainError, apply_domain_error, submit
 
-from . import charts, selectors, services
+from . import charts, rules, selectors, services
 from .forms import (
     CheckpointForm,
     DecisionStatusForm,
@@ -92,7 +92,7 @@ def followup_meeting(request, pk):
 def decision_status(request, pk):
     decision = selectors.get_decision_for_user(request.user, pk, request=request)
     meeting = decision.meeting
-    can_report = meeting.state in services.FOLLOWUP_STATES and services.may_report_on(
+    can_report = meeting.state in rules.FOLLOWUP_STATES and rules.may_report_on(
         request.user, decision
     )
     form = DecisionStatusForm(request.POST or None, prefix=f"d{decision.pk}")
@@ -158,7 +158,7 @@ def checkpoint(request, pk, kind):
         submit=_("Complete the follow-up"),
         template="followup/checkpoint.html",
         checkpoint=existing,
-        due_date=services.checkpoint_due_date(meeting, kind),
+        due_date=rules.checkpoint_due_date(meeting, kind),
         missing=[row for row in page.rows if row.needs_report],
         can_complete=page.can_follow_up,
     )

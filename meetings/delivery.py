@@ -41,6 +41,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from participants import audit
+from vom.celery import queue_after_commit
 from vom.errors import DomainError
 
 from .models import Meeting, OutboxMessage, Participant
@@ -288,10 +289,8 @@ def sweep(
 
 def queue_delivery(message_id: int) -> None:
     """Hand the row to Celery after the commit; if the broker is unreachable the periodic
-    sweep sends it (`GuardedTask.queue_after_commit`)."""
-    from .tasks import deliver_message
-
-    deliver_message.queue_after_commit(message_id)
+    sweep sends it."""
+    queue_after_commit("meetings.tasks.deliver_message", message_id)
 
 
 def may_resend(actor, message: OutboxMessage) -> bool:

@@ -87,15 +87,21 @@ def _as_text(pks: QuerySet) -> QuerySet:
     return pks.annotate(pk_text=Cast("pk", CharField())).values("pk_text")
 
 
+# Objects of the apps above this one that belong to a meeting or to one of its decisions
+# and keep change history of their own (the follow-up's checkpoints, measures and status
+# reports): each app adds its models in its AppConfig.ready, model -> path to the meeting
+# (MEETING_PARTS_ABOVE) or to the decision (DECISION_PARTS_ABOVE). This app reads them
+# without importing those apps.
+MEETING_PARTS_ABOVE: dict = {}
+DECISION_PARTS_ABOVE: dict = {}
+
+
 def history_parts() -> dict:
     """Every object of a meeting with change history of its own (those on the meeting page,
     the organisations' private topics and the follow-up): model -> its path to the meeting.
     The register extract and the anonymisation both go through this list."""
-    from followup.models import Checkpoint, DecisionStatusChange, HealthCareUse, OutcomeMeasure
-
-    parts = dict.fromkeys([*MEETING_PARTS, PrivateTopic, Checkpoint, HealthCareUse,
-                           OutcomeMeasure], "meeting")  # fmt: skip
-    parts[DecisionStatusChange] = "decision__meeting"
+    parts = dict.fromkeys([*MEETING_PARTS, PrivateTopic], "meeting")
+    parts.update(MEETING_PARTS_ABOVE)
     return parts
 
 
@@ -114,11 +120,9 @@ def meeting_records(meeting: Meeting) -> QuerySet[ChangeRecord]:
 
 def decision_records(decision: Decision) -> QuerySet[ChangeRecord]:
     """Records of the decision and of the follow-up reports on it, newest first."""
-    from followup.models import DecisionStatusChange
-
-    query = Q(object_type=Decision._meta.label_lower, object_id=str(decision.pk)) | records_of_rows(
-        DecisionStatusChange.objects.filter(decision=decision)
-    )
+    query = Q(object_type=Decision._meta.label_lower, object_id=str(decision.pk))
+    for model, path in DECISION_PARTS_ABOVE.items():
+        query |= records_of_rows(model.objects.filter(**{path: decision}))
     return ChangeRecord.objects.filter(query).select_related("user").order_by("-at", "-pk")
 
 

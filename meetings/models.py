@@ -108,7 +108,7 @@ class Meeting(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
 
     # Set when the retention period ran out and the free text, the relatives and the link to
-    # the person were removed (meetings.anonymise); only the figures' data is left.
+    # the person were removed (retention.anonymise); only the figures' data is left.
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Bumped by every change to what the summary shows; stored PDFs carry it.

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from participants import audit
 from participants.models import AccessLog, User
+from vom.celery import queue_after_commit
 from vom.errors import DomainError
 
 from .models import Meeting, Participant, ReadReceipt, SummaryDocument
@@ -41,11 +42,8 @@ def summary_changed(meeting: Meeting) -> None:
 
 
 def queue_render(meeting_id: int) -> None:
-    """Render after the commit; a render the broker lost is picked up by `summaries_sweep`
-    (`GuardedTask.queue_after_commit`)."""
-    from .summary_tasks import render_summary
-
-    render_summary.queue_after_commit(meeting_id)
+    """Render after the commit; a render the broker lost is picked up by `summaries_sweep`."""
+    queue_after_commit("meetings.summary_tasks.render_summary", meeting_id)
 
 
 def _version_for(meeting: Meeting, content_version: int) -> int:

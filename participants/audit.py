@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from vom.pg import array_literal
 
+from .memberships import active_memberships, membership_for_person
 from .models import AccessLog, AccessLogPerson, ChangeRecord, Person
 
 
@@ -34,8 +35,6 @@ def log_access(
     they serve the person (an organisation admin reviewing the log); `object_type` names
     what was looked at when it is not a model instance (e.g. the access log itself).
     """
-    from .selectors import active_memberships, membership_for_person
-
     user = user if user is not None else getattr(request, "user", None)
     if user is not None and not user.is_authenticated:
         user = None
@@ -110,8 +109,6 @@ def log_lists(request, lists, *, membership=None) -> None:
     """Several lists shown on one page (the start page's caseload and worklist), each
     `(list_name, person_ids, object_type)`: the rows of `log_list` for each non-empty
     list, on PostgreSQL in one statement (one round trip and one commit for the page)."""
-    from .selectors import active_memberships
-
     lists = [(name, list(dict.fromkeys(ids)), object_type) for name, ids, object_type in lists]
     lists = [entry for entry in lists if entry[1]]
     if not lists:

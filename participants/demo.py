@@ -277,7 +277,7 @@ def _staff(area: DemoArea) -> None:
 
 
 def _pnr(born: dt.date, serial: int) -> str:
-    nine = f"{born:%y%m%d}{serial % 1000:03d}"
+    nine = f"{born:%y%m%d}{serial % 1000 or 1:03d}"  # birth number 000 is never issued
     return f"{born.year // 100:02d}{with_check_digit(nine)}"
 
 

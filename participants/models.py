@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
@@ -302,11 +303,38 @@ class Relative(models.Model):
         return f"{self.name} ({self.relation})"
 
 
+# The access log and its list rows are evidence: the database refuses UPDATE, and DELETE
+# except in the purge of rows past retention (`participants.services.access_log_purge`),
+# which declares its cutoff with set_config('vom.accesslog_purge_before', ..., true)
+# (transaction-local). The cutoff must lie at least five years back (the legal minimum,
+# fixed here so no setting can lower it). Why not `session_replication_role = replica` or
+# `ALTER TABLE ... DISABLE TRIGGER`: the first needs a superuser, which the application's
+# role must not be; the second locks the table and lifts the protection for every row.
+_PURGE_CUTOFF = """
+    cutoff := NULLIF(current_setting('vom.accesslog_purge_before', true), '')::timestamptz;
+    IF TG_OP = 'DELETE' AND cutoff IS NOT NULL AND cutoff <= now() - interval '5 years'
+       AND {older} THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION 'table % is append-only', TG_TABLE_NAME;
+"""
+
+
+def _append_only(older: str) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name="append_only",
+        when=pgtrigger.Before,
+        operation=pgtrigger.Update | pgtrigger.Delete,
+        declare=[("cutoff", "timestamptz")],
+        func=_PURGE_CUTOFF.format(older=older),
+    )
+
+
 class AccessLog(models.Model):
     """Who looked at or changed whose data, when (Patient Data Act access logging).
 
     Append-only: the application never updates or deletes a row; on PostgreSQL a trigger
-    refuses it as well.
+    refuses it as well (`_append_only`).
     """
 
     class Action(models.TextChoices):
@@ -382,6 +410,7 @@ class AccessLog(models.Model):
             models.Index(fields=["person", "at"], name="accesslog_person_at_idx"),
             models.Index(fields=["user", "at"], name="accesslog_user_at_idx"),
         ]
+        triggers = [_append_only("OLD.at < cutoff")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"
@@ -432,7 +461,7 @@ class AccessLogPerson(models.Model):
     a list look as they find any other (`participants.selectors.looks_at`).
 
     Append-only like the log: on PostgreSQL a trigger refuses UPDATE, and DELETE except by
-    the purge of log rows past retention (migration 0010). The key is the pair, and the
+    the purge of log rows past retention (`_append_only`). The key is the pair, and the
     (person, log) index finds a person's looks; no id column, no foreign-key checks per row.
     """
 
@@ -451,6 +480,14 @@ class AccessLogPerson(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["person", "log"], name="accesslogperson_person_idx")]
+        # A list's persons go only while their log row is older than the cutoff (the purge
+        # deletes them before the row).
+        triggers = [
+            _append_only(
+                "EXISTS (SELECT 1 FROM participants_accesslog l"
+                " WHERE l.id = OLD.log_id AND l.at < cutoff)"
+            )
+        ]
 
     def __str__(self):
         return f"{self.log_id} {self.person_id}"

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from personnummer import personnummer as library
 
 # ASCII digits only: \d would also match e.g. Arabic-Indic digits, which int() accepts, and the
 # same number written in other digits would slip past the uniqueness check.
@@ -86,6 +87,14 @@ def parse(value: str, today: dt.date | None = None) -> Personnummer:
             _("The check digit is wrong: please check the personal identity number.")
         )
     digits = f"{year:04d}{yymmdd[2:]}{serial}"
+    # The `personnummer` package has the last word on what can be issued (e.g. no birth
+    # number 000); the checks above are ours because they say what is wrong.
+    try:
+        library.Personnummer(digits)
+    except library.PersonnummerException:
+        raise InvalidPersonnummer(
+            _("No one is given this number: the three digits before the check digit cannot be 000.")
+        ) from None
     return Personnummer(digits=digits, date_of_birth=born, is_coordination_number=coordination)
 
 

@@ -14,6 +14,15 @@ from django.db.models.functions import Right
 from django.http import Http404
 from django.utils import timezone
 
+# Who the user acts as is part of the access rule's vocabulary: callers keep asking here.
+from .memberships import (  # noqa: F401 - re-exported
+    CARE_ROLES,
+    active_memberships,
+    admin_organisations,
+    care_organisation_ids,
+    is_staff_member,
+    membership_for_person,
+)
 from .models import (
     AccessLog,
     AccessLogPerson,
@@ -24,40 +33,6 @@ from .models import (
     Person,
     Role,
 )
-
-CARE_ROLES = frozenset(
-    {
-        Role.PHYSICIAN,
-        Role.NURSE,
-        Role.ASSISTANT_NURSE,
-        Role.NEEDS_ASSESSOR,
-        Role.HOME_HELP_COORDINATOR,
-        Role.CONTACT_PERSON,
-    }
-)
-
-
-def active_memberships(user) -> list[Membership]:
-    """The user's active memberships, cached on the user object for the request."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    cached = getattr(user, "_vom_memberships", None)
-    if cached is None:
-        cached = list(Membership.objects.active().filter(user=user).select_related("organisation"))
-        user._vom_memberships = cached
-    return cached
-
-
-def care_organisation_ids(user) -> frozenset[int]:
-    return frozenset(m.organisation_id for m in active_memberships(user) if m.role in CARE_ROLES)
-
-
-def is_staff_member(user) -> bool:
-    return bool(active_memberships(user))
-
-
-def admin_organisations(user) -> list[Organisation]:
-    return [m.organisation for m in active_memberships(user) if m.role == Role.ORG_ADMIN]
 
 
 def persons_visible_to(user) -> QuerySet[Person]:
@@ -218,22 +193,6 @@ def eligibility(person: Person, team: list[CareTeamEntry] | None = None) -> Elig
         has_home_health_care=Organisation.Kind.HOME_HEALTH_CARE in kinds,
         has_home_help=Organisation.Kind.HOME_HELP in kinds,
     )
-
-
-def membership_for_person(user, person: Person, *, team_org_ids=None) -> Membership | None:
-    """The membership through which the user serves this person (for logging and defaults).
-    `team_org_ids`: the organisations of the person's current care team, when the caller
-    has already read it."""
-    memberships = active_memberships(user)
-    if not memberships:
-        return None
-    team_orgs = team_org_ids
-    if team_orgs is None:
-        team_orgs = set(person.care_team.current().values_list("organisation_id", flat=True))
-    for membership in memberships:
-        if membership.organisation_id in team_orgs and membership.role in CARE_ROLES:
-            return membership
-    return memberships[0]
 
 
 # --- Second factor ---

@@ -13,6 +13,8 @@ from followup.models import Checkpoint
 from followup.models import OutcomeMeasure as Outcome
 from participants.models import Role
 
+from .tables import Column, Table
+
 # Weeks in an average month, to turn hours a week into a monthly cost (seed 000: 11.6 h a
 # week at 300 SEK/h is "15 000 kr per month").
 WEEKS_PER_MONTH = Decimal(52) / Decimal(12)
@@ -60,7 +62,6 @@ def decision_outcome_summary(totals: dict, n: int) -> dict:
 
 
 def decision_outcome_columns() -> list:
-    from .figures import Column
 
     return [
         Column("implemented", _("Implemented")),
@@ -98,7 +99,6 @@ def _home_help_rate(organisation, costs) -> Decimal:
 
 
 def _home_help(parts, organisation, costs) -> dict:
-    from .figures import Column, Table
 
     rate = _home_help_rate(organisation, costs)
     rows = {
@@ -163,7 +163,6 @@ def _home_help(parts, organisation, costs) -> dict:
 
 
 def _health_care(parts, organisation, costs) -> dict:
-    from .figures import Column, Table
 
     cell = parts.cell("health_care")
     totals = {key: cell.n(key) for key in ("n", "adm_before", "adm_after", "em_before", "em_after")}
@@ -241,7 +240,6 @@ LATER = [
 
 
 def _outcomes(parts) -> dict:
-    from .figures import Column, Table
 
     totals = {}
     for field, _label, _places in MEASURES:

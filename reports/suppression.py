@@ -11,10 +11,9 @@ out by subtraction; the smallest other non-zero cell of that column is suppresse
 
 import copy
 
-from .figures import Report, Table
+from .tables import SUPPRESSED, Report, Table
 
 MIN_PERSONS = 5
-SUPPRESSED = "<5"
 
 
 def is_small(persons) -> bool:

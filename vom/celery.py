@@ -49,6 +49,17 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def queue_after_commit(task_name: str, *args) -> None:
+    """Queue the task registered as `task_name` once the current transaction commits
+    (`GuardedTask.queue_after_commit`). Services name the task they hand work to instead of
+    importing its module, so the arrows run one way: a tasks module imports its services,
+    never the other way round. The task modules are loaded as a worker loads them
+    (autodiscovered `tasks` modules and CELERY_IMPORTS) the first time a name is not known."""
+    if task_name not in app.tasks:
+        app.loader.import_default_modules()
+    app.tasks[task_name].queue_after_commit(*args)
+
+
 @worker_init.connect
 @worker_process_init.connect
 @beat_init.connect

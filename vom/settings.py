@@ -83,12 +83,15 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "pgtrigger",
+    "vom",  # the project: the demo data of all apps together (seed_demo)
     "participants",
     "meetings",
     "followup",
     "reports",
     "fhir_api",
     "sso",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -333,7 +336,7 @@ CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_READ_TIMEOUT
 CELERY_TASK_PUBLISH_RETRY = False
 # Task modules beyond each app's tasks.py (which autodiscovery finds).
-CELERY_IMPORTS = ["meetings.summary_tasks", "meetings.retention_tasks"]
+CELERY_IMPORTS = ["meetings.summary_tasks", "retention.tasks"]
 # The outbox (meetings/delivery.py): a sweep every OUTBOX_SWEEP_SECONDS delivers due rows
 # (reminders, rows whose task never ran, retries). Under `make run` without Redis the same
 # sweep runs in a thread of the runserver process (meetings/scheduler.py).
@@ -347,9 +350,9 @@ VOM_SMS_BACKEND = env.str("VOM_SMS_BACKEND", default="")
 # How long a summary PDF may take to render in its child process.
 SUMMARY_RENDER_TIMEOUT = _env_int("SUMMARY_RENDER_TIMEOUT", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    # Ended meetings past MEETING_RETENTION_YEARS are anonymised (meetings/anonymise.py).
+    # Ended meetings past MEETING_RETENTION_YEARS are anonymised (retention/anonymise.py).
     "anonymise-meetings": {
-        "task": "meetings.retention_tasks.anonymise_meetings",
+        "task": "retention.tasks.anonymise_meetings",
         "schedule": 24 * 3600,
         "options": {"expires": 3600},
     },
@@ -393,7 +396,7 @@ SSO_RECHECK_SECONDS = min(SSO_RECHECK_SECONDS, 3600)
 
 AUDIT_RETENTION_YEARS = _env_int("AUDIT_RETENTION_YEARS", 5, minimum=5)
 # Meetings are health records: kept at least ten years after the last entry (PDL ch. 3 § 17),
-# then anonymised (meetings/anonymise.py, docs/record-of-processing.md section 6).
+# then anonymised (retention/anonymise.py, docs/record-of-processing.md section 6).
 MEETING_RETENTION_YEARS = _env_int("MEETING_RETENTION_YEARS", 10, minimum=10)
 
 # Second factor (django-otp TOTP): the name authenticator apps show next to the code.

@@ -166,7 +166,7 @@ def assert_inert(body: str, where: str) -> None:
 
 
 def test_pages_show_every_field_as_text(marea, hostile, login, canary):
-    from ..test_relatives import signed_in
+    from ..meetings.test_relatives import signed_in
 
     held, decision = hostile["held"], hostile["decision"]
     staff_pages = [
