@@ -240,7 +240,8 @@ def followup_page(
     started = meeting.state in rules.FOLLOWUP_STATES
     participating = rules.participating_organisation_ids(meeting)
     mine = care_organisation_ids(user)
-    checkpoints = {c.kind: c for c in meeting.checkpoints.all()}
+    # With who completed them: the page names them (one query, not one per checkpoint).
+    checkpoints = {c.kind: c for c in meeting.checkpoints.select_related("completed_by")}
     completed = [c.completed_at for c in checkpoints.values() if c.completed_at]
     since = max(completed) if completed else None
 

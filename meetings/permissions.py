@@ -36,6 +36,8 @@ class MeetingContext:
     # The meeting's active participants; with `full=True` with user, organisation and
     # relative, in the order the meeting page lists them (read once for the whole page).
     participants: list[Participant] = field(default_factory=list)
+    # `participants` were read with `full=True` (a page can list them without a second query).
+    participants_full: bool = False
     visible: bool = True
     # The consent in force (read on first use unless the page sets it from what it read).
     _consent: object = field(default=_UNREAD, repr=False)
@@ -62,6 +64,7 @@ class MeetingContext:
             team_org_ids=team,
             participant=participant,
             participants=participants,
+            participants_full=full,
             participating_org_ids=frozenset(
                 p.organisation_id for p in participants if p.organisation_id
             ),

@@ -60,18 +60,29 @@ def meetings_visible_to(user) -> QuerySet[Meeting]:
 
 
 def sees_meeting(
-    user, meeting: Meeting, *, team_org_ids, invited: bool, participating_org_ids=frozenset()
+    user,
+    meeting: Meeting,
+    *,
+    team_org_ids,
+    invited: bool,
+    participating_org_ids=frozenset(),
+    care_orgs: frozenset[int] | None = None,
+    convening_orgs: frozenset[int] | None = None,
 ) -> bool:
     """The rule of `meetings_visible_to` for one meeting whose person's current care team
     (`team_org_ids`), whether the user is invited and which organisations take part are
     already known (the meeting page reads them anyway): the same decision without compiling
     and running the subqueries. tests/test_meeting_permissions.py checks that the two agree
-    for every persona and state."""
-    care_orgs = care_organisation_ids(user)
+    for every persona and state. A caller deciding many meetings passes the user's
+    `care_orgs` and `convening_orgs` (read once instead of once per meeting)."""
+    if care_orgs is None:
+        care_orgs = care_organisation_ids(user)
     if not care_orgs:
         return False
+    if convening_orgs is None:
+        convening_orgs = convening_organisation_ids(user)
     serves = bool(care_orgs & team_org_ids)
-    convenes = bool(convening_organisation_ids(user) & team_org_ids)
+    convenes = bool(convening_orgs & team_org_ids)
     took_part = meeting.state in HELD_STATES and bool(care_orgs & set(participating_org_ids))
     return (
         (serves and (meeting.initiator_organisation_id in care_orgs or meeting.shared or took_part))
@@ -172,6 +183,35 @@ def log_denied(request, found) -> None:
         obj=obj,
         outcome=AccessLog.Outcome.DENIED,
     )
+
+
+_PRESENT_SQL: dict[tuple[str, ...], str] = {}
+
+
+def parts_present(meeting: Meeting, names: tuple[str, ...]) -> frozenset[str]:
+    """Which of the meeting's parts (related names: "decisions", "private_topics", ...) hold
+    any row, in one statement of EXISTS probes on their meeting index. A page reads only
+    those: most meetings have no private topics, contributions or agreements, and each
+    empty read still cost a query built by the ORM."""
+    sql = _PRESENT_SQL.get(names)
+    if sql is None:
+        from django.db import connection
+
+        q = connection.ops.quote_name
+        probes = []
+        for name in names:
+            remote = Meeting._meta.get_field(name).remote_field
+            probes.append(
+                f"EXISTS (SELECT 1 FROM {q(remote.model._meta.db_table)}"  # noqa: S608 - names from the models
+                f" WHERE {q(remote.get_attname_column()[1])} = %s)"
+            )
+        sql = _PRESENT_SQL[names] = "SELECT " + ", ".join(probes)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [meeting.pk] * len(names))
+        row = cursor.fetchone()
+    return frozenset(name for name, present in zip(names, row, strict=True) if present)
 
 
 def active_participants(meeting: Meeting) -> list[Participant]:

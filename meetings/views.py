@@ -53,7 +53,7 @@ from .forms import (
 )
 from .models import Decision, Meeting, Participant, TimeVote
 from .permissions import MeetingContext, allowed_actions, can, require
-from .selectors import active_participants, get_meeting_for_user
+from .selectors import active_participants, get_meeting_for_user, parts_present
 from .worklist import worklist
 
 S = Meeting.State
@@ -421,14 +421,9 @@ def meeting_detail(request, pk):
             )
         )
     )
-    decisions = list(
-        meeting.decisions.select_related("organisation", "responsible").order_by(
-            "organisation__name", "created_at", "pk"
-        )
-    )
-    confirmations = {
-        c.organisation_id: c for c in meeting.confirmations.select_related("confirmed_by")
-    }
+    present = parts_present(meeting, DETAIL_PARTS)
+    decisions = _decisions(meeting, present)
+    confirmations = _confirmations(meeting, present)
     missing = (
         services.missing_standard_roles(meeting)
         if meeting.state in (S.CONVENING, S.SCHEDULED)
@@ -438,8 +433,8 @@ def meeting_detail(request, pk):
         ctx,
         participants=ctx.participants,
         decisions=decisions,
-        agreements=list(meeting.agreements.select_related("organisation")),
-        contributions=list(meeting.contributions.select_related("relative")),
+        agreements=_agreements(meeting, present),
+        contributions=_contributions(meeting, present),
     )
     return render(
         request,
@@ -461,12 +456,52 @@ def meeting_detail(request, pk):
             "missing_roles": [Role(r).label for r in missing],
             "history": list(meeting.state_changes.select_related("by")),
             "show_address": ctx.participant is not None,
-            "private_topics": list(
-                meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
-                    "organisation"
-                )
-            ),
+            "private_topics": _private_topics(ctx, present),
         },
+    )
+
+
+# The parts of a meeting its pages read only when they hold rows (selectors.parts_present).
+DETAIL_PARTS = ("decisions", "confirmations", "agreements", "contributions", "private_topics")
+DAY_PARTS = ("agenda_notes", *DETAIL_PARTS)
+
+
+def _decisions(meeting, present) -> list[Decision]:
+    if "decisions" not in present:
+        return []
+    return list(
+        meeting.decisions.select_related("organisation", "responsible").order_by(
+            "organisation__name", "created_at", "pk"
+        )
+    )
+
+
+def _confirmations(meeting, present) -> dict:
+    if "confirmations" not in present:
+        return {}
+    return {c.organisation_id: c for c in meeting.confirmations.select_related("confirmed_by")}
+
+
+def _agreements(meeting, present) -> list:
+    if "agreements" not in present:
+        return []
+    return list(meeting.agreements.select_related("organisation"))
+
+
+def _contributions(meeting, present) -> list:
+    if "contributions" not in present:
+        return []
+    return list(meeting.contributions.select_related("relative"))
+
+
+def _private_topics(ctx, present) -> list:
+    """The private topics of the user's own organisations (never another's)."""
+    if "private_topics" not in present:
+        return []
+    return list(
+        ctx.meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
+            "organisation"
+        )
     )
 
 
@@ -1076,24 +1111,23 @@ DAY_ACTIONS = (
 
 def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=200):
     actions = allowed_actions(ctx, among=DAY_ACTIONS)
-    participants = active_participants(meeting)
-    notes = {n.item: n for n in meeting.agenda_notes.select_related("updated_by")}
-    decisions = list(
-        meeting.decisions.select_related("organisation", "responsible").order_by(
-            "organisation__name", "created_at", "pk"
-        )
+    participants = ctx.participants if ctx.participants_full else active_participants(meeting)
+    present = parts_present(meeting, DAY_PARTS)
+    notes = (
+        {n.item: n for n in meeting.agenda_notes.select_related("updated_by")}
+        if "agenda_notes" in present
+        else {}
     )
-    confirmations = {
-        c.organisation_id: c for c in meeting.confirmations.select_related("confirmed_by")
-    }
+    decisions = _decisions(meeting, present)
+    confirmations = _confirmations(meeting, present)
     acting = _acting_orgs(ctx)
     acting_ids = {o.pk for o in acting}
     parts = _visible_parts(
         ctx,
         participants=participants,
         decisions=decisions,
-        agreements=list(meeting.agreements.select_related("organisation")),
-        contributions=list(meeting.contributions.select_related("relative")),
+        agreements=_agreements(meeting, present),
+        contributions=_contributions(meeting, present),
     )
     by_org = _decisions_by_org(parts.decisions, confirmations, parts.participants)
     for row in by_org:
@@ -1117,11 +1151,7 @@ def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=2
             if can_edit_notes
             else None,
             "contributions": parts.contributions,
-            "private_topics": list(
-                meeting.private_topics.filter(organisation_id__in=ctx.care_org_ids).select_related(
-                    "organisation"
-                )
-            ),
+            "private_topics": _private_topics(ctx, present),
             "private_form": PrivateTopicForm(
                 organisations=_care_orgs(ctx.user), auto_id="private-%s"
             )
@@ -1149,7 +1179,8 @@ def _render_day(request, meeting, ctx, *, conflicts=None, invalid=None, status=2
 
 @staff_required
 def meeting_day(request, pk):
-    meeting, ctx = _load(request, pk)
+    # With the participants as the page lists them (read once for the rule and the page).
+    meeting, ctx = _load(request, pk, full=True)
     if meeting.state not in (S.SCHEDULED, S.HELD, S.CLOSED):
         messages.info(request, _("The meeting page opens when the meeting is scheduled."))
         return redirect(_detail(meeting))

@@ -173,6 +173,8 @@ def worklist(user, *, limit: int = 200) -> tuple[list[WorkItem], list[tuple[str,
             team_org_ids=team,
             invited=invited,
             participating_org_ids=care_orgs if invited else (),
+            care_orgs=care_orgs,
+            convening_orgs=nurse_orgs,
         ):
             meeting.my_response, meeting.my_travel = mine.get(meeting.pk, (None, None))
             meeting.can_convene = bool(nurse_orgs & team)

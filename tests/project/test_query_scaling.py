@@ -25,8 +25,8 @@ S = Meeting.State
 QUERIES = {
     "start": 10,
     "person": 8,
-    "meeting": 17,
-    "meeting_day": 16,
+    "meeting": 14,
+    "meeting_day": 11,
     "followup": 14,
 }
 
@@ -144,12 +144,67 @@ def test_meeting_day_page(marea, meeting_in, login):
     assert large == QUERIES["meeting_day"]
 
 
+def _fill_every_part(meeting, marea) -> dict[str, str]:
+    """A row in each part the meeting pages read only when present; returns a text of each
+    that the pages show."""
+    from meetings.models import (
+        AgendaNote,
+        Agreement,
+        Contribution,
+        DecisionConfirmation,
+        PrivateTopic,
+    )
+
+    _decisions(3, meeting, marea)
+    DecisionConfirmation.objects.create(
+        meeting=meeting, organisation=marea.home_help, confirmed_by=marea.coordinator
+    )
+    Agreement.objects.create(meeting=meeting, kind="goal_of_care", text="Bo kvar hemma",
+                             organisation=marea.health_care, created_by=marea.nurse)  # fmt: skip
+    Contribution.objects.create(meeting=meeting, author="person", what_matters="Trädgården")
+    PrivateTopic.objects.create(meeting=meeting, organisation=marea.health_care, raised_by="nurse",
+                                text="Nattfasta", created_by=marea.nurse)  # fmt: skip
+    AgendaNote.objects.create(meeting=meeting, item=1, text="Inledning klar")
+    return {"agreement": "Bo kvar hemma", "contribution": "Trädgården", "topic": "Nattfasta",
+            "decision": "Insats 2"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("page", "extra"), [("meeting", 4), ("meeting_day", 5)])
+def test_meeting_pages_read_a_part_only_when_it_holds_rows(marea, meeting_in, login, page, extra):
+    """Every part filled: each is read (one query each, `extra` more than with them empty)
+    and shown; with 10 times the rows, the same count."""
+    meeting = meeting_in(S.SCHEDULED)
+    client = login(marea.nurse)
+    name = "meeting_detail" if page == "meeting" else "meeting_day"
+    url = reverse(name, kwargs={"pk": meeting.pk})
+    texts = _fill_every_part(meeting, marea)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    content = response.content.decode()
+    for what, text in texts.items():
+        assert text in content, what
+    if page == "meeting_day":
+        assert "Inledning klar" in content
+    _decisions(30, meeting, marea)
+    assert _count(client, url)[0] == len(queries) == QUERIES[page] + extra
+
+
 def test_followup_page(marea, meeting_in, login):
     meeting = meeting_in(S.HELD)
     client = login(marea.nurse)
     url = reverse("followup:meeting", kwargs={"pk": meeting.pk})
     _decisions(10, meeting, marea)
     small, _ = _count(client, url)
+    # Both checkpoints completed, by two people: the page names them without a query each.
+    from followup.models import Checkpoint
+
+    for kind, who in ((Checkpoint.Kind.TWO_WEEKS, marea.nurse), (Checkpoint.Kind.TWO_MONTHS,
+                      marea.coordinator)):  # fmt: skip
+        Checkpoint.objects.update_or_create(
+            meeting=meeting, kind=kind,
+            defaults={"due_date": timezone.localdate(), "completed_at": timezone.now(),
+                      "completed_by": who, "person_situation": Checkpoint.Situation.AT_HOME},
+        )  # fmt: skip
     _decisions(990, meeting, marea)
     large, _ = _count(client, url)
     assert small == large
