@@ -92,30 +92,44 @@ def bar_chart(
     width, height, left, bottom, top = 640, 260, 52, 40, 28
     plot_w, plot_h = width - left - 10, height - bottom - top
     values = [_num(v) for s in series for v in s.values]
-    top_value = _nice_max(max([v for v in values if v is not None] or [0]))
+    known = [v for v in values if v is not None]
+    top_value = _nice_max(max(known or [0]))
+    # A negative value (an EQ-5D index below zero: a state worse than death) is drawn below
+    # a zero line, so a group of bars never hides one of its values.
+    low_value = -_nice_max(-min(known)) if known and min(known) < 0 else 0.0
     if kind == "int":
         # Four grid steps of whole numbers.
         top_value = max(4, -(-int(top_value) // 4) * 4)
+    if top_value <= 0 and low_value < 0:
+        top_value = 0.0
+    span = (top_value - low_value) or 1.0
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (top_value - value) / span
+
     group_w = plot_w / max(len(labels), 1)
     bar_w = max(min(group_w * 0.8 / max(len(series), 1), 28), 2)
     parts = _open(chart_id, title, width, height)
     parts += _legend(series, left, 14)
     for i in range(5):
-        value = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+        value = low_value + span * i / 4
+        y = y_of(value)
         parts.append(_el("line", class_="chart-grid", x1=left, x2=width - 10, y1=y, y2=y))
         tick = _fmt(value if kind != "int" else int(value), kind)
         parts.append(
             _el("text", escape(tick), class_="chart-axis", x=left - 6, y=y + 4, text_anchor="end")
         )
+    if low_value < 0:
+        zero = y_of(0)
+        parts.append(_el("line", class_="chart-grid", x1=left, x2=width - 10, y1=zero, y2=zero))
     step = max(1, len(labels) // 12)
     for g, label in enumerate(labels):
         x0 = left + g * group_w + (group_w - bar_w * len(series)) / 2
         for k, s in enumerate(series):
             value = _num(s.values[g])
-            if value is None or value < 0:  # a negative mean is in the table, not drawn
+            if value is None:
                 continue
-            h = plot_h * value / top_value
+            y_top, y_bottom = sorted((y_of(value), y_of(0)))
             tip = escape(f"{label}: {s.name} {_fmt(s.values[g], kind)}")
             parts.append(
                 _el(
@@ -123,9 +137,9 @@ def bar_chart(
                     _el("title", tip),
                     class_=s.css,
                     x=x0 + k * bar_w,
-                    y=top + plot_h - h,
+                    y=y_top,
                     width=bar_w - 1,
-                    height=h,
+                    height=max(y_bottom - y_top, 0),
                 )
             )
         if g % step == 0:

@@ -135,3 +135,24 @@ def test_the_xlsx_has_native_charts_over_the_sheets(rarea, login):
     sheet = book["Beslut genomförda i tid per org"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][0] == rarea.home_help.name and rows[1][4] == 0.5
+
+
+def test_a_negative_mean_is_drawn_below_the_zero_line_not_left_out():
+    """An EQ-5D index below zero (a state judged worse than death) is a bar below zero, so
+    the before/after pair is never shown as the after bar alone."""
+    svg = str(
+        charts.bar_chart(
+            "eq5d",
+            "EQ-5D",
+            ["Before", "After"],
+            [charts.Series("Index", "series-1", [-0.1, 0.4])],
+            kind="decimal",
+        )
+    )
+    bars = re.findall(r'<rect[^>]*class="series-1"[^>]*>', svg)
+    heights = [float(re.search(r'height="([\d.]+)"', b)[1]) for b in bars]
+    ys = [float(re.search(r' y="([\d.]+)"', b)[1]) for b in bars]
+    assert len(bars) == 3  # the legend's square and the two bars
+    before, after = heights[1], heights[2]
+    assert before > 0 and after > before  # both drawn, to scale
+    assert ys[1] > ys[2]  # the negative bar starts at the zero line, below the positive one's top
