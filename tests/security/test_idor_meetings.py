@@ -84,6 +84,9 @@ OBJECT_URLS = {
     "outcome": lambda v: m(v) | {"timepoint": "baseline"},
     "person_measures": lambda v: {"pk": v.meeting.person_id},
     "rates": lambda v: {"org_pk": v.organisation.pk},
+    "meeting_register_held": lambda v: {"person_pk": v.meeting.person_id},
+    "meeting_import": lambda v: {"org_pk": v.organisation.pk},
+    "meeting_import_template": lambda v: {"org_pk": v.organisation.pk, "fmt": "csv"},
 }  # fmt: skip
 NAMESPACED = {"meeting", "new_meeting", "decision_status", "checkpoint", "health_care_use",
               "outcome", "person_measures", "rates"}  # fmt: skip
