@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 
 from followup import services as followup_services
 from participants import audit
-from participants.models import CareTeamEntry, Organisation, Person, Relative, Role, User
+from participants.models import (
+    CareTeamEntry,
+    Membership,
+    Organisation,
+    Person,
+    Relative,
+    Role,
+    User,
+)
 from participants.selectors import CARE_ROLES, active_memberships
 from vom.errors import DomainError
 
@@ -94,15 +102,21 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
+def _serving(person: Person):
+    """The organisations of the person's current care team (ids)."""
+    return (
+        CareTeamEntry.objects.current()
+        .filter(person=person)
+        .values_list("organisation_id", flat=True)
+    )
+
+
 def staff_candidates(person: Person) -> list:
     """Everyone in a care role at an organisation serving the person: who can be named as
     having taken the initiative, convened, taken part or been responsible for a decision."""
-    from participants.models import Membership
-
-    serving = CareTeamEntry.objects.current().filter(person=person).values("organisation_id")
     return list(
         Membership.objects.active()
-        .filter(organisation_id__in=serving, role__in=CARE_ROLES)
+        .filter(organisation_id__in=_serving(person), role__in=CARE_ROLES)
         .select_related("user", "organisation")
         .order_by("organisation__name", "role", "user__last_name", "user__first_name", "pk")
     )
@@ -110,11 +124,7 @@ def staff_candidates(person: Person) -> list:
 
 def registrar_organisations(actor: User, person: Person) -> list[Organisation]:
     """The actor's organisations serving the person in which they may register meetings."""
-    serving = set(
-        CareTeamEntry.objects.current()
-        .filter(person=person)
-        .values_list("organisation_id", flat=True)
-    )
+    serving = set(_serving(person))
     return [
         m.organisation
         for m in active_memberships(actor)
